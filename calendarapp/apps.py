@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CalendarAppConfig(AppConfig):
+    name = "calendarapp"
+    verbose_name = "Calendar"

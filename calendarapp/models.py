@@ -1,0 +1,137 @@
+"""The calendar's data: users, friendships, friend requests, events and RSVPs.
+
+Who may see what is not decided here but in `calendarapp.rules`, the querysets
+every read path goes through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import MaxLengthValidator
+from django.db import models
+
+from .rules import EventQuerySet, FriendRequestQuerySet
+from .timezones import validate_timezone
+
+
+class User(AbstractUser):
+    display_name = models.CharField(max_length=100)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    avatar_url = models.URLField(max_length=500, blank=True, null=True)
+
+    objects = UserManager()
+
+    class Meta:
+        indexes = [models.Index(fields=["display_name", "id"], name="user_display_name_id")]
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class Friendship(models.Model):
+    """One direction of a mutual friendship: every friendship is stored as two rows
+    (a→b and b→a), so "the friends of X" is a single indexed range scan."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="friendships")
+    friend = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "friend"], name="friendship_unique_pair"),
+            models.CheckConstraint(condition=~models.Q(user=models.F("friend")), name="friendship_not_self"),
+        ]
+
+
+class FriendRequest(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        ACCEPTED = "ACCEPTED"
+        DECLINED = "DECLINED"
+
+    from_user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sent_friend_requests")
+    to_user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="received_friend_requests")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = FriendRequestQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["from_user", "to_user"], name="friend_request_unique_pair"),
+            models.CheckConstraint(condition=~models.Q(from_user=models.F("to_user")), name="friend_request_not_self"),
+        ]
+        indexes = [models.Index(fields=["to_user", "status", "created_at", "id"], name="friend_request_inbox")]
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "PUBLIC"
+    FRIENDS = "FRIENDS"
+    PRIVATE = "PRIVATE"
+
+
+class Event(models.Model):
+    TITLE_MAX_LENGTH = 200
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="events")
+    title = models.CharField(max_length=TITLE_MAX_LENGTH)
+    description = models.TextField(blank=True, default="", validators=[MaxLengthValidator(10_000)])
+    location = models.CharField(max_length=300, blank=True, default="")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    all_day = models.BooleanField(default=False)
+    visibility = models.CharField(max_length=7, choices=Visibility.choices, default=Visibility.FRIENDS)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            # Day overlap per owner: owner_id = ? AND starts_at < day_end AND ends_at > day_start.
+            models.Index(fields=["owner", "starts_at", "ends_at"], name="event_owner_starts_ends"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(ends_at__gte=models.F("starts_at")), name="event_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Rsvp(models.Model):
+    class Status(models.TextChoices):
+        GOING = "GOING"
+        MAYBE = "MAYBE"
+        DECLINED = "DECLINED"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="rsvps")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="rsvps")
+    status = models.CharField(max_length=8, choices=Status.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event", "user"], name="rsvp_unique_event_user")]
+        indexes = [models.Index(fields=["event", "status"], name="rsvp_event_status")]
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AuthToken(models.Model):
+    """A Bearer token. Only its SHA-256 is stored: a leaked table grants nothing."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    @classmethod
+    def issue(cls, user: User) -> str:
+        """Create a token for `user` and return it; it cannot be read back later."""
+        token = secrets.token_urlsafe(32)
+        cls.objects.create(user=user, key_hash=hash_token(token))
+        return token

@@ -1,0 +1,54 @@
+"""Who sees what: the visibility rules of ../shared/API.md, written once.
+
+Every path that reads events or friend requests (types, `node`, connections,
+loaders, mutations) starts from these querysets; none repeats the rule.
+
+- The owner sees all their events.
+- A friend sees the owner's PUBLIC and FRIENDS events.
+- Anyone else sees PUBLIC events only.
+- A friend request is seen by its sender and its recipient.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.apps import apps
+from django.db import models
+
+if TYPE_CHECKING:
+    from .models import User
+
+
+def friend_ids_of(user: User | int) -> models.QuerySet:
+    """A subquery of the ids of `user`'s friends (no SQL runs until it is used)."""
+    friendship = apps.get_model("calendarapp", "Friendship")
+    return friendship.objects.filter(user=user).values("friend_id")
+
+
+def can_list_friends(viewer: User, user_id: int, viewer_is_friend: bool) -> bool:
+    """A user's friends are listed to the user and to their friends only."""
+    return viewer.pk == user_id or viewer_is_friend
+
+
+class EventQuerySet(models.QuerySet):
+    def visible_to(self, viewer: User) -> EventQuerySet:
+        return self.filter(
+            models.Q(owner=viewer)
+            | models.Q(visibility="PUBLIC")
+            | models.Q(visibility="FRIENDS", owner__in=friend_ids_of(viewer))
+        )
+
+    def overlapping(self, start, end) -> EventQuerySet:
+        """Events overlapping [start, end); either bound may be None (open)."""
+        queryset = self
+        if end is not None:
+            queryset = queryset.filter(starts_at__lt=end)
+        if start is not None:
+            queryset = queryset.filter(ends_at__gt=start)
+        return queryset
+
+
+class FriendRequestQuerySet(models.QuerySet):
+    def visible_to(self, viewer: User) -> FriendRequestQuerySet:
+        return self.filter(models.Q(from_user=viewer) | models.Q(to_user=viewer))
