@@ -1,0 +1,91 @@
+# Everyday commands. On a fresh machine `make serve` and `make test` set everything up first.
+#
+#   make serve [PORT=8000]     demo server on http://127.0.0.1:8000/graphql (user power, password demo)
+#   make test [ARGS="-k x"]    the whole suite on SQLite, then on PostgreSQL
+#   make lint                  ruff check + ruff format --check
+#   make update-snapshots      rewrite the committed query-count snapshots (SQLite and PostgreSQL)
+#   make clean                 remove the SQLite database, collected static files and caches
+
+SHELL := /bin/bash
+
+VENV    ?= .venv
+FRIENDS ?= 50
+PORT    ?= 8000
+PG_URL  ?= postgres://root@127.0.0.1:5432/test
+ARGS    ?=
+
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# Recipes start from the embedded defaults (manage.py's dev settings, pytest's test settings,
+# SQLite) whatever the calling shell exports; the PostgreSQL runs set DATABASE_URL themselves.
+unexport DATABASE_URL DJANGO_SETTINGS_MODULE
+
+.DEFAULT_GOAL := help
+.PHONY: help venv services serve test lint update-snapshots clean
+
+# help: list the targets (the comment block at the top of this file).
+help:
+	@sed -n '3,7s/^#   //p' $(firstword $(MAKEFILE_LIST))
+
+# The virtualenv itself: Python 3.11 when the machine has it, else the default python3.
+$(PY):
+	python3.11 -m venv $(VENV) || { rm -rf $(VENV); python3 -m venv $(VENV); }
+
+# The dependencies, installed again only when a requirements file changed since last time.
+$(STAMP): $(wildcard requirements*.txt) | $(PY)
+	$(PY) -m pip install --quiet --progress-bar off -r requirements-dev.txt
+	touch $@
+
+# venv: create the virtualenv and install requirements-dev.txt.
+venv: $(STAMP)
+
+# services: start (or install, as root) PostgreSQL, Redis and Chromium when missing.
+services:
+	@scripts/ensure_services.sh
+
+# serve: migrate the SQLite database, reseed the demo data and run the development server.
+serve: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo --friends $(FRIENDS) --reset
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# run_pytest(label, environment): one pytest run with $(PYTEST_ARGS), inside a recipe that
+# started with `status=0`; records a failure in status, and counts "no tests collected"
+# (exit 5) as one, so a wrong path or -k never passes silently.
+define run_pytest
+echo "==> pytest on $(1)"; \
+$(2) $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+if [ $$rc -eq 5 ]; then echo "ERROR: pytest on $(1) collected no tests (exit 5)" >&2; status=1; \
+elif [ $$rc -ne 0 ]; then echo "ERROR: pytest on $(1) failed (exit $$rc)" >&2; status=1; fi
+endef
+
+# test: the whole suite twice, SQLite first then PostgreSQL ($(PG_URL)); both always run,
+# and the target fails if either does. Extra pytest arguments: make test ARGS="-k friends".
+test: PYTEST_ARGS = $(ARGS)
+test: $(STAMP) services
+	@status=0; \
+	$(call run_pytest,SQLite,env -u DATABASE_URL); \
+	$(call run_pytest,PostgreSQL,DATABASE_URL='$(PG_URL)'); \
+	exit $$status
+
+# update-snapshots: rewrite tests/snapshots from the query-count test, on both databases.
+update-snapshots: PYTEST_ARGS = tests/test_query_counts.py --update-snapshots $(ARGS)
+update-snapshots: $(STAMP) services
+	@status=0; \
+	$(call run_pytest,SQLite,env -u DATABASE_URL); \
+	$(call run_pytest,PostgreSQL,DATABASE_URL='$(PG_URL)'); \
+	exit $$status
+
+# lint: ruff's checks and formatting, both reported even when the first one fails.
+lint: $(STAMP)
+	@status=0; \
+	$(VENV)/bin/ruff check . || status=1; \
+	$(VENV)/bin/ruff format --check . || status=1; \
+	exit $$status
+
+# clean: remove generated files; the virtualenv stays (rm -rf .venv to rebuild it).
+clean:
+	rm -f db.sqlite3 db.sqlite3-journal
+	rm -rf staticfiles .pytest_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
