@@ -95,7 +95,9 @@ class Event(models.Model):
             models.Index(fields=["owner", "starts_at", "ends_at"], name="event_owner_starts_ends"),
         ]
         constraints = [
-            models.CheckConstraint(condition=models.Q(ends_at__gte=models.F("starts_at")), name="event_ends_after_start"),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gte=models.F("starts_at")), name="event_ends_after_start"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -92,7 +92,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-GRAPHENE = {"SCHEMA": "schema.schema"}
+GRAPHENE = {"SCHEMA": "schema.schema.schema"}
 
 # The GraphQL endpoint's limits (see ../shared/API.md).
 GRAPHQL_MAX_BATCH = 20

@@ -1,0 +1,148 @@
+"""What the mutations do, as plain functions on models.
+
+They validate with the models' own rules (`full_clean`) and raise Django's
+ValidationError (bad input, keyed by field), PermissionDenied (not yours) or
+ObjectDoesNotExist (not visible, so not there); the GraphQL layer maps those to
+error codes and runs each call in one transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import AuthToken, Event, FriendRequest, Friendship, Rsvp, User
+
+EVENT_FIELDS = ("title", "description", "location", "starts_at", "ends_at", "all_day", "visibility")
+
+
+def _validate(instance, exclude: tuple[str, ...] = (), validate_unique: bool = False) -> None:
+    instance.full_clean(exclude=exclude, validate_unique=validate_unique, validate_constraints=False)
+
+
+def signup(username: str, password: str, display_name: str, timezone_name: str) -> tuple[User, str]:
+    user = User(username=username, display_name=display_name, timezone=timezone_name)
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise ValidationError({"password": error.messages}) from None
+    user.set_password(password)
+    _validate(user, exclude=("password",), validate_unique=True)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:  # a concurrent signup took the name between the check and the insert
+        raise ValidationError({"username": "A user with that username already exists."}) from None
+    return user, AuthToken.issue(user)
+
+
+def visible_event(viewer: User, event_id: int, for_update: bool = False) -> Event:
+    events = Event.objects.visible_to(viewer)
+    if for_update:
+        events = events.select_for_update(of=("self",))
+    event = events.filter(pk=event_id).first()
+    if event is None:
+        raise Event.DoesNotExist("No event with this ID.")
+    return event
+
+
+def own_event(viewer: User, event_id: int) -> Event:
+    event = visible_event(viewer, event_id, for_update=True)
+    if event.owner_id != viewer.pk:
+        raise PermissionDenied("Only the event's owner may change it.")
+    return event
+
+
+def _check_event(event: Event) -> Event:
+    _validate(event, exclude=("owner",))
+    if event.ends_at < event.starts_at:
+        raise ValidationError({"ends_at": "endsAt must not be before startsAt."})
+    return event
+
+
+def create_event(owner: User, **fields: Any) -> Event:
+    event = _check_event(Event(owner=owner, **fields))
+    event.save()
+    return event
+
+
+def update_event(viewer: User, event_id: int, **fields: Any) -> Event:
+    event = own_event(viewer, event_id)
+    for name, value in fields.items():
+        if value is None:
+            raise ValidationError({name: "This field cannot be null."})
+        setattr(event, name, value)
+    _check_event(event).save()
+    return event
+
+
+def delete_event(viewer: User, event_id: int) -> None:
+    own_event(viewer, event_id).delete()
+
+
+def set_rsvp(viewer: User, event_id: int, status: str | None) -> Event:
+    """Anyone who can see an event may RSVP to it; a None status clears the RSVP."""
+    event = visible_event(viewer, event_id)
+    if status is None:
+        Rsvp.objects.filter(event=event, user=viewer).delete()
+    else:
+        Rsvp.objects.update_or_create(event=event, user=viewer, defaults={"status": status})
+    return event
+
+
+def are_friends(user: User, other: User) -> bool:
+    return Friendship.objects.filter(user=user, friend=other).exists()
+
+
+def send_friend_request(viewer: User, username: str) -> FriendRequest:
+    recipient = User.objects.filter(username=username).first()
+    if recipient is None:
+        raise User.DoesNotExist(f"No user is called '{username}'.")
+    if recipient.pk == viewer.pk:
+        raise ValidationError({"username": "You cannot send a friend request to yourself."})
+    if are_friends(viewer, recipient):
+        raise ValidationError({"username": f"You are already friends with {username}."})
+    if FriendRequest.objects.filter(from_user=recipient, to_user=viewer, status=FriendRequest.Status.PENDING).exists():
+        raise ValidationError({"username": f"{username} has already sent you a friend request: respond to it."})
+    request, _ = FriendRequest.objects.update_or_create(
+        from_user=viewer,
+        to_user=recipient,
+        defaults={"status": FriendRequest.Status.PENDING, "created_at": timezone.now()},
+    )
+    return request
+
+
+def respond_to_friend_request(viewer: User, request_id: int, accept: bool) -> tuple[FriendRequest, User | None]:
+    """Accepting makes the two users friends both ways; returns the request and the new friend."""
+    request = (
+        FriendRequest.objects.visible_to(viewer).select_for_update().select_related("from_user").filter(pk=request_id)
+    ).first()
+    if request is None:
+        raise FriendRequest.DoesNotExist("No friend request with this ID.")
+    if request.to_user_id != viewer.pk:
+        raise PermissionDenied("Only the recipient may respond to a friend request.")
+    if request.status != FriendRequest.Status.PENDING:
+        raise ValidationError({"request_id": f"This request was already {request.status.lower()}."})
+    request.status = FriendRequest.Status.ACCEPTED if accept else FriendRequest.Status.DECLINED
+    request.save(update_fields=["status"])
+    if not accept:
+        return request, None
+    sender = request.from_user
+    Friendship.objects.bulk_create(
+        [Friendship(user=viewer, friend=sender), Friendship(user=sender, friend=viewer)], ignore_conflicts=True
+    )
+    return request, sender
+
+
+def remove_friend(viewer: User, user_id: int) -> None:
+    """Ends the friendship for both sides."""
+    removed, _ = Friendship.objects.filter(
+        Q(user=viewer, friend_id=user_id) | Q(user_id=user_id, friend=viewer)
+    ).delete()
+    if not removed:
+        raise User.DoesNotExist("That user is not your friend.")

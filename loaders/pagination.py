@@ -1,0 +1,126 @@
+"""Relay pagination of many parents' lists in one SQL query.
+
+`fetch_pages` numbers each parent's rows with ROW_NUMBER() OVER (PARTITION BY
+parent) and counts them with COUNT(*) OVER (PARTITION BY parent), then keeps the
+rows of the requested page (plus one, to know whether a next page exists):
+100 friends' events, paginated per friend, are one statement.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, F, QuerySet, Value, Window
+from django.db.models.functions import RowNumber
+
+CURSOR_PREFIX = "offset:"
+
+
+def offset_to_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{offset}".encode()).decode()
+
+
+def cursor_to_offset(cursor: str) -> int | None:
+    """The offset a cursor stands for, or None if it is not one of ours."""
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (ValueError, UnicodeError):
+        return None
+    if not text.startswith(CURSOR_PREFIX) or not text[len(CURSOR_PREFIX) :].isdigit():
+        return None
+    return int(text[len(CURSOR_PREFIX) :])
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """`first` rows after the first `offset` rows (already validated)."""
+
+    first: int
+    offset: int = 0
+
+
+class Edge:
+    __slots__ = ("node", "cursor")
+
+    def __init__(self, node: Any, cursor: str) -> None:
+        self.node = node
+        self.cursor = cursor
+
+
+class PageInfo:
+    __slots__ = ("has_next_page", "has_previous_page", "start_cursor", "end_cursor")
+
+    def __init__(self, edges: list[Edge], has_next_page: bool, has_previous_page: bool) -> None:
+        self.has_next_page = has_next_page
+        self.has_previous_page = has_previous_page
+        self.start_cursor = edges[0].cursor if edges else None
+        self.end_cursor = edges[-1].cursor if edges else None
+
+
+class Page:
+    """What a connection field resolves to: edges, pageInfo and totalCount."""
+
+    __slots__ = ("edges", "page_info", "total_count")
+
+    def __init__(self, nodes: Sequence[Any], request: PageRequest, total_count: int) -> None:
+        more = len(nodes) > request.first
+        self.edges = [
+            Edge(node, offset_to_cursor(request.offset + i + 1)) for i, node in enumerate(nodes[: request.first])
+        ]
+        self.page_info = PageInfo(self.edges, has_next_page=more, has_previous_page=request.offset > 0)
+        self.total_count = total_count
+
+
+def fetch_pages(
+    queryset: QuerySet,
+    parent_field: str | None,
+    parent_ids: Iterable[Hashable],
+    order_by: Sequence[str],
+    request: PageRequest,
+    node_of: Callable[[Any], Any] = lambda row: row,
+) -> dict[Hashable, Page]:
+    """One page of `queryset` per parent, in one query.
+
+    `parent_field` names the column that partitions the rows (None: one list).
+    `order_by` must end with a unique column so pages are stable.
+    """
+    parent_ids = list(parent_ids)
+    if parent_field is not None:
+        queryset = queryset.filter(**{f"{parent_field}__in": parent_ids})
+        partition = [F(parent_field)]
+    else:
+        partition = [Value(1)]
+    ordering = [F(name[1:]).desc() if name.startswith("-") else F(name).asc() for name in order_by]
+    rows = (
+        queryset.annotate(
+            page_row=Window(RowNumber(), partition_by=partition, order_by=ordering),
+            page_total=Window(Count("pk"), partition_by=partition),
+        )
+        .filter(page_row__gt=request.offset, page_row__lte=request.offset + request.first + 1)
+        .order_by(*([parent_field] if parent_field else []), "page_row")
+    )
+    grouped: dict[Hashable, list[Any]] = defaultdict(list)
+    totals: dict[Hashable, int] = {}
+    for row in rows:
+        parent = getattr(row, parent_field) if parent_field else None
+        grouped[parent].append(node_of(row))
+        totals[parent] = row.page_total
+    if request.offset:
+        # A page past the end has no row to carry the total: count those parents.
+        missing = [p for p in parent_ids if p not in totals]
+        if missing:
+            totals.update(_count_by_parent(queryset, parent_field, missing))
+    if parent_field is None:
+        return {None: Page(grouped[None], request, totals.get(None, 0))}
+    return {parent: Page(grouped[parent], request, totals.get(parent, 0)) for parent in parent_ids}
+
+
+def _count_by_parent(queryset: QuerySet, parent_field: str | None, parent_ids: list[Hashable]) -> dict[Hashable, int]:
+    if parent_field is None:
+        return {None: queryset.count()}
+    counted = queryset.filter(**{f"{parent_field}__in": parent_ids}).values(parent_field).annotate(n=Count("pk"))
+    return {row[parent_field]: row["n"] for row in counted.order_by()}

@@ -1,0 +1,32 @@
+"""What every resolver gets as `info.context`: the request, its viewer, its loaders."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from calendarapp.models import User
+from loaders.base import LoaderRegistry
+
+from .errors import Unauthenticated
+
+
+class RequestContext:
+    """One per operation. The operations of one HTTP batch share their loaders
+    (pass `loaders`), so they batch and cache together."""
+
+    def __init__(self, request: HttpRequest | None, viewer: User | None, loaders: LoaderRegistry | None = None) -> None:
+        self.request = request
+        self.viewer = viewer
+        self.loaders = loaders or LoaderRegistry(self)
+
+    def log_in(self, user: User) -> None:
+        """The rest of this operation (only) acts as `user`, with loaders of its own."""
+        self.viewer = user
+        self.loaders = LoaderRegistry(self)
+
+
+def require_viewer(info) -> User:
+    viewer = info.context.viewer
+    if viewer is None:
+        raise Unauthenticated()
+    return viewer

@@ -1,0 +1,123 @@
+"""Error codes of the API (see ../shared/API.md) and how every error gets one.
+
+Resolvers raise `APIError` subclasses, or Django's ValidationError /
+PermissionDenied / ObjectDoesNotExist from the model layer; `format_error` maps
+each to `extensions.code` (and `extensions.field` for bad input). Anything else
+is a bug: logged with its traceback and answered INTERNAL_SERVER_ERROR without
+details.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from graphql import GraphQLError
+
+logger = logging.getLogger("calendar.errors")
+
+UNAUTHENTICATED = "UNAUTHENTICATED"
+FORBIDDEN = "FORBIDDEN"
+NOT_FOUND = "NOT_FOUND"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+BAD_REQUEST = "BAD_REQUEST"
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+class APIError(Exception):
+    code = INTERNAL_SERVER_ERROR
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class Unauthenticated(APIError):
+    code = UNAUTHENTICATED
+
+    def __init__(self, message: str = "You must be logged in.") -> None:
+        super().__init__(message)
+
+
+class Forbidden(APIError):
+    code = FORBIDDEN
+
+
+class NotFound(APIError):
+    code = NOT_FOUND
+
+
+class BadUserInput(APIError):
+    code = BAD_USER_INPUT
+
+
+class BadRequest(APIError):
+    code = BAD_REQUEST
+
+
+def camel_case(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _from_validation_error(error: ValidationError) -> tuple[str, str | None]:
+    if hasattr(error, "error_dict"):
+        field, errors = next(iter(error.error_dict.items()))
+        message = " ".join(m for e in errors for m in e.messages)
+        return message, (None if field == "__all__" else camel_case(field))
+    return " ".join(error.messages), None
+
+
+# Where graphql-core names an input path in a coercion message: "... at 'input.endsAt'; ...".
+_INPUT_PATH = re.compile(r"at '([\w.\[\]]+)'")
+_MISSING_FIELD = re.compile(r"^Field '(\w+)' of required type")
+
+
+def _field_of_graphql_message(message: str) -> str | None:
+    match = _INPUT_PATH.search(message) or _MISSING_FIELD.search(message)
+    if not match:
+        return None
+    return match.group(1).split(".")[-1].split("[")[0]
+
+
+def classify(error: GraphQLError, default_code: str) -> tuple[str, str, str | None]:
+    """(code, message, field) for any error raised while answering an operation."""
+    original = error.original_error
+    if isinstance(original, APIError):
+        return original.code, original.message, original.field
+    if isinstance(original, ValidationError):
+        message, field = _from_validation_error(original)
+        return BAD_USER_INPUT, message, field
+    if isinstance(original, PermissionDenied):
+        return FORBIDDEN, str(original) or "You may not do that.", None
+    if isinstance(original, ObjectDoesNotExist):
+        return NOT_FOUND, "Not found.", None
+    if isinstance(original, GraphQLError):
+        return classify(original, default_code)
+    if original is not None:
+        logger.error("Unhandled error in a resolver", exc_info=original)
+        return INTERNAL_SERVER_ERROR, "Internal server error.", None
+    if default_code == BAD_USER_INPUT or error.message.startswith("Expected value of type"):
+        return BAD_USER_INPUT, error.message, _field_of_graphql_message(error.message)
+    return default_code, error.message, None
+
+
+def format_error(error: GraphQLError, default_code: str = INTERNAL_SERVER_ERROR) -> dict[str, Any]:
+    code, message, field = classify(error, default_code)
+    formatted = error.formatted
+    formatted["message"] = message
+    extensions = {**(formatted.get("extensions") or {}), "code": code}
+    if field:
+        extensions["field"] = field
+    formatted["extensions"] = extensions
+    return formatted
+
+
+def error_body(message: str, code: str = BAD_REQUEST) -> dict[str, Any]:
+    """The body of an error that stops a request before any operation runs."""
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}

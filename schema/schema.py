@@ -1,0 +1,21 @@
+"""The schema: the root Query and Mutation types. Nothing else builds it."""
+
+import graphene
+
+from . import mutations
+from .queries import Query
+
+
+class Mutation(graphene.ObjectType):
+    signup = mutations.Signup.Field()
+    login = mutations.Login.Field()
+    create_event = mutations.CreateEvent.Field()
+    update_event = mutations.UpdateEvent.Field()
+    delete_event = mutations.DeleteEvent.Field()
+    rsvp = mutations.Rsvp.Field()
+    send_friend_request = mutations.SendFriendRequest.Field()
+    respond_to_friend_request = mutations.RespondToFriendRequest.Field()
+    remove_friend = mutations.RemoveFriend.Field()
+
+
+schema = graphene.Schema(query=Query, mutation=Mutation)
