@@ -1,0 +1,122 @@
+"""Fixtures shared by the suite: a GraphQL client over real HTTP requests
+(Django's test client through the real view), and a small world builder."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from calendarapp.models import AuthToken, Event, Friendship, Rsvp, User
+from schema.ids import global_id
+
+
+@dataclass
+class Answer:
+    """One HTTP answer of /graphql, with the SQL it ran."""
+
+    status: int
+    body: Any
+    queries: list[dict] = field(default_factory=list)
+
+    @property
+    def data(self) -> Any:
+        return self.body.get("data")
+
+    @property
+    def errors(self) -> list[dict]:
+        return self.body.get("errors") or []
+
+    @property
+    def codes(self) -> list[str]:
+        return [error["extensions"]["code"] for error in self.errors]
+
+    def ok(self) -> Any:
+        assert self.status == 200 and not self.errors, self.body
+        return self.data
+
+
+class GraphQLClient:
+    def __init__(self) -> None:
+        self.http = Client()
+
+    def post(self, payload: Any, token: str | None = None, raw: bool = False, **headers: str) -> Answer:
+        if token:
+            headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        body = payload if raw else json.dumps(payload)
+        with CaptureQueriesContext(connection) as captured:
+            response = self.http.post(
+                "/graphql", body, content_type=headers.pop("content_type", "application/json"), **headers
+            )
+        return Answer(response.status_code, json.loads(response.content), captured.captured_queries)
+
+    def __call__(
+        self, query: str, variables: dict | None = None, token: str | None = None, operation_name: str | None = None
+    ) -> Answer:
+        payload = {"query": query, "variables": variables or {}}
+        if operation_name:
+            payload["operationName"] = operation_name
+        return self.post(payload, token=token)
+
+
+@pytest.fixture
+def gql(db) -> GraphQLClient:
+    """`gql(query, variables, token=...)` posts to /graphql and returns an Answer."""
+    return GraphQLClient()
+
+
+class World:
+    """Builds users, friendships and events directly in the database for tests."""
+
+    def user(self, username: str, timezone: str = "UTC", display_name: str | None = None) -> User:
+        return User.objects.create_user(
+            username=username, password="secret-pass-123", display_name=display_name or username.title(), timezone=timezone
+        )
+
+    def token(self, user: User) -> str:
+        return AuthToken.issue(user)
+
+    def befriend(self, a: User, b: User) -> None:
+        Friendship.objects.bulk_create([Friendship(user=a, friend=b), Friendship(user=b, friend=a)])
+
+    def event(
+        self,
+        owner: User,
+        starts_at: dt.datetime,
+        hours: float = 1,
+        visibility: str = "FRIENDS",
+        title: str = "Event",
+        **fields: Any,
+    ) -> Event:
+        return Event.objects.create(
+            owner=owner,
+            title=title,
+            starts_at=starts_at,
+            ends_at=starts_at + dt.timedelta(hours=hours),
+            visibility=visibility,
+            **fields,
+        )
+
+    def rsvp(self, user: User, event: Event, status: str = "GOING") -> Rsvp:
+        return Rsvp.objects.create(user=user, event=event, status=status)
+
+    @staticmethod
+    def id(obj: Any) -> str:
+        """The global ID the API shows for a model instance."""
+        type_name = {"User": "User", "Event": "Event", "FriendRequest": "FriendRequest"}[type(obj).__name__]
+        return global_id(type_name, obj.pk)
+
+
+@pytest.fixture
+def world(db) -> World:
+    return World()
+
+
+def utc(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=dt.UTC)
