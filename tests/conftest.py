@@ -76,7 +76,10 @@ class World:
 
     def user(self, username: str, timezone: str = "UTC", display_name: str | None = None) -> User:
         return User.objects.create_user(
-            username=username, password="secret-pass-123", display_name=display_name or username.title(), timezone=timezone
+            username=username,
+            password="secret-pass-123",
+            display_name=display_name or username.title(),
+            timezone=timezone,
         )
 
     def token(self, user: User) -> str:
@@ -120,3 +123,11 @@ def world(db) -> World:
 
 def utc(*args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=dt.UTC)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--update-snapshots",
+        action="store_true",
+        help="Rewrite tests/snapshots/<database>/*.sql from this run instead of comparing with them.",
+    )

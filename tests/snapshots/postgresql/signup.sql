@@ -1,0 +1,9 @@
+-- signup: 8 SQL queries (postgresql)
+SELECT "calendarapp_authtoken"."id", "calendarapp_authtoken"."user_id", "calendarapp_user"."id", "calendarapp_user"."password", "calendarapp_user"."last_login", "calendarapp_user"."is_superuser", "calendarapp_user"."username", "calendarapp_user"."first_name", "calendarapp_user"."last_name", "calendarapp_user"."email", "calendarapp_user"."is_staff", "calendarapp_user"."is_active", "calendarapp_user"."date_joined", "calendarapp_user"."display_name", "calendarapp_user"."timezone", "calendarapp_user"."avatar_url" FROM "calendarapp_authtoken" INNER JOIN "calendarapp_user" ON ("calendarapp_authtoken"."user_id" = "calendarapp_user"."id") WHERE ("calendarapp_authtoken"."key_hash" = ? AND "calendarapp_user"."is_active") ORDER BY "calendarapp_authtoken"."id" ASC LIMIT ?;
+SAVEPOINT "savepoint";
+SELECT ? AS "a" FROM "calendarapp_user" WHERE "calendarapp_user"."username" = ? LIMIT ?;
+SAVEPOINT "savepoint";
+INSERT INTO "calendarapp_user" ("password", "last_login", "is_superuser", "username", "first_name", "last_name", "email", "is_staff", "is_active", "date_joined", "display_name", "timezone", "avatar_url") VALUES (?, NULL, false, ?, ?, ?, ?, false, true, ?::timestamptz, ?, ?, NULL) RETURNING "calendarapp_user"."id";
+RELEASE SAVEPOINT "savepoint";
+INSERT INTO "calendarapp_authtoken" ("user_id", "key_hash", "created_at") VALUES (?, ?, ?::timestamptz) RETURNING "calendarapp_authtoken"."id";
+RELEASE SAVEPOINT "savepoint";

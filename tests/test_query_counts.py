@@ -1,0 +1,130 @@
+"""The promise: every operation of the app costs the same SQL queries at any
+data size, and exactly the queries in its committed snapshot.
+
+Each operation in tests/operations runs against a small and a large demo world
+(3 and 60 friends). A new N+1 shows up as a count that differs between the two
+and from tests/snapshots/<database>/<operation>.sql, with the new statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from calendarapp.models import AuthToken, Event, FriendRequest, User
+from tests import query_snapshots
+from tests.conftest import GraphQLClient, World
+
+OPERATIONS_DIR = Path(__file__).parent / "operations"
+SIZES = (3, 60)
+DAY = "2026-11-23"
+# The home screen's budget (issue 2): at most 7 queries, authentication included.
+MAX_HOME_SCREEN_QUERIES = 7
+
+
+def seed(friends: int) -> tuple[User, str]:
+    call_command("seed_demo", friends=friends, events_per_day=4, days=1, attendees=3, stdout=StringIO())
+    power = User.objects.get(username="power")
+    return power, AuthToken.issue(power)
+
+
+def friend_event(power: User) -> Event:
+    return Event.objects.visible_to(power).filter(owner__username__startswith="demo_").order_by("id").first()
+
+
+def event_without_rsvp_of(power: User) -> Event:
+    """A friend's event the viewer has not answered yet, so every size takes the same (insert) path."""
+    event = friend_event(power)
+    event.rsvps.filter(user=power).delete()
+    return event
+
+
+def own_event(power: User) -> Event:
+    return World().event(power, Event.objects.order_by("starts_at").first().starts_at, title="Mine")
+
+
+# The variables each operation runs with, made from the seeded world (and run before counting).
+VARIABLES: dict[str, Callable[[User], dict]] = {
+    "home_screen": lambda power: {"date": DAY},
+    "friends_feed": lambda power: {"date": DAY},
+    "friend_list": lambda power: {"search": "a", "date": DAY},
+    "friend_day": lambda power: {"username": "demo_0001", "date": DAY},
+    "event_detail": lambda power: {"id": World.id(friend_event(power))},
+    "friend_requests": lambda power: {},
+    "signup": lambda power: {
+        "input": {"username": "newcomer", "password": "a-long-pass-phrase", "displayName": "New", "timezone": "UTC"}
+    },
+    "login": lambda power: {"input": {"username": "power", "password": "demo"}},
+    "create_event": lambda power: {
+        "input": {
+            "title": "Lunch",
+            "startsAt": "2026-11-23T12:00:00+01:00",
+            "endsAt": "2026-11-23T13:00:00+01:00",
+            "clientMutationId": "m1",
+        }
+    },
+    "update_event": lambda power: {"input": {"id": World.id(own_event(power)), "title": "Renamed"}},
+    "delete_event": lambda power: {"input": {"id": World.id(own_event(power))}},
+    "rsvp": lambda power: {"input": {"eventId": World.id(event_without_rsvp_of(power)), "status": "GOING"}},
+    "send_friend_request": lambda power: {"input": {"username": World().user("someone_new").username}},
+    "respond_to_friend_request": lambda power: {
+        "input": {
+            "requestId": World.id(FriendRequest.objects.filter(to_user=power).order_by("id").first()),
+            "accept": True,
+        }
+    },
+    "remove_friend": lambda power: {"input": {"userId": World.id(User.objects.get(username="demo_0001"))}},
+}
+
+
+def operation_names() -> list[str]:
+    return sorted(path.stem for path in OPERATIONS_DIR.glob("*.graphql"))
+
+
+def test_every_operation_file_has_variables():
+    assert set(operation_names()) == set(VARIABLES)
+
+
+def run(operation: str, friends: int) -> list[str]:
+    """The normalized SQL statements `operation` costs in a world of `friends` friends."""
+    power, token = seed(friends)
+    variables = VARIABLES[operation](power)
+    answer = GraphQLClient()((OPERATIONS_DIR / f"{operation}.graphql").read_text(), variables, token=token)
+    answer.ok()
+    return [query_snapshots.normalize(query["sql"]) for query in answer.queries]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("operation", operation_names())
+def test_operation_costs_constant_sql_matching_snapshot(operation, request):
+    small, large = (run_in_fresh_world(operation, friends) for friends in SIZES)
+    assert len(small) == len(large), (
+        f"Operation '{operation}' runs {len(small)} SQL queries with {SIZES[0]} friends but {len(large)} with "
+        f"{SIZES[1]}: an N+1. Statements at {SIZES[1]} friends:\n" + "\n".join(large)
+    )
+    path = query_snapshots.snapshot_path(operation)
+    if request.config.getoption("--update-snapshots"):
+        query_snapshots.write(operation, large)
+        return
+    expected = query_snapshots.read_statements(path)
+    assert expected is not None, f"No snapshot at {path}: run make update-snapshots and commit it."
+    assert expected == large, query_snapshots.explain_difference(operation, expected, large)
+
+
+def run_in_fresh_world(operation: str, friends: int) -> list[str]:
+    """Run in a savepoint rolled back afterwards, so each size starts from an empty database."""
+    with transaction.atomic():
+        statements = run(operation, friends)
+        transaction.set_rollback(True)
+    return statements
+
+
+@pytest.mark.django_db
+def test_home_screen_fits_its_query_budget():
+    statements = run("home_screen", friends=60)
+    assert len(statements) <= MAX_HOME_SCREEN_QUERIES, "\n".join(statements)
