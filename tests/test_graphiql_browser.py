@@ -1,0 +1,201 @@
+"""GraphiQL at GET /graphql in a real headless Chromium: it loads offline (every asset from
+our own origin), and it runs queries as the browser session or as a Bearer token typed
+into its Headers editor. Set GRAPHIQL_SCREENSHOT=/tmp/graphiql.png to keep a screenshot."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from django.test import Client
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from calendarapp.models import AuthToken, User
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+TIMEOUT = 15
+
+QUERY_EDITOR = ".graphiql-query-editor .CodeMirror"
+# The Variables and Headers editors share one panel; the one not shown carries `.hidden`.
+TOOL_EDITOR = ".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror"
+RESPONSE = ".graphiql-response"
+EXECUTE = ".graphiql-execute-button"
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+# ---------------------------------------------------------------- browser
+
+
+def chromium_options(profile: str) -> webdriver.ChromeOptions:
+    options = webdriver.ChromeOptions()
+    # Both paths explicit: selenium-manager must never try to download a browser or a driver.
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,800",
+        f"--user-data-dir={profile}",
+        # As offline as the machine it must work on: no host but the live server resolves.
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
+    ):
+        options.add_argument(flag)
+    return options
+
+
+@pytest.fixture(scope="module")
+def driver() -> Iterator[WebDriver]:
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
+    if missing:
+        pytest.fail(
+            f"The browser tests need {' and '.join(missing)}: run scripts/ensure_services.sh "
+            "(as root it installs Debian's chromium and chromium-driver).",
+            pytrace=False,
+        )
+    profile = tempfile.mkdtemp(prefix="graphiql-chromium-")
+    browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=chromium_options(profile))
+    try:
+        yield browser
+    finally:
+        browser.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def browser(driver: WebDriver, live_server) -> Iterator[WebDriver]:
+    """The shared browser, left without cookies or GraphiQL's saved tabs for the next test."""
+    yield driver
+    driver.get(live_server.url + "/static/graphene_django_graphiql_static/style.css")
+    driver.delete_all_cookies()
+    driver.execute_script("window.localStorage.clear()")
+
+
+def wait(driver: WebDriver) -> WebDriverWait:
+    return WebDriverWait(driver, TIMEOUT)
+
+
+def open_graphiql(driver: WebDriver, live_server) -> None:
+    driver.get(live_server.url + "/graphql")
+    wait_for_editor(driver)
+
+
+def wait_for_editor(driver: WebDriver) -> None:
+    wait(driver).until(EC.element_to_be_clickable((By.CSS_SELECTOR, QUERY_EDITOR)), "GraphiQL did not render")
+
+
+def editor_text(driver: WebDriver, selector: str) -> str:
+    # Reading the model is exact, where the DOM only holds the lines on screen.
+    return driver.execute_script("return document.querySelector(arguments[0]).CodeMirror.getValue()", selector)
+
+
+def type_into(driver: WebDriver, selector: str, text: str) -> None:
+    """Replace an editor's text by typing, as a person would: click, Ctrl+A, type."""
+    editor: WebElement = driver.find_element(By.CSS_SELECTOR, selector)
+    editor.click()
+    ActionChains(driver).key_down(Keys.CONTROL).send_keys("a").key_up(Keys.CONTROL).send_keys(Keys.DELETE).perform()
+    ActionChains(driver).send_keys(text).perform()
+    # CodeMirror closes brackets and quotes itself and types over them when we close them, so the
+    # typed text comes out as is; if it ever did not, say so rather than run something else.
+    assert editor_text(driver, selector) == text
+
+
+def open_headers_editor(driver: WebDriver) -> None:
+    tab = driver.find_element(By.XPATH, "//div[contains(@class, 'graphiql-editor-tools')]//button[.='Headers']")
+    tab.click()
+    wait(driver).until(EC.visibility_of_element_located((By.CSS_SELECTOR, TOOL_EDITOR)))
+
+
+def run_query(driver: WebDriver, query: str, expected: str) -> str:
+    """Type `query`, run it and wait until the result shows `expected`; return the result."""
+    type_into(driver, QUERY_EDITOR, query)
+    driver.find_element(By.CSS_SELECTOR, EXECUTE).click()
+    try:
+        wait(driver).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, RESPONSE), expected))
+    except TimeoutException:
+        # Show what came back instead (an error, another user) rather than a bare timeout.
+        result = driver.find_element(By.CSS_SELECTOR, RESPONSE).text
+        raise AssertionError(f"expected {expected} in the result, got: {result!r}") from None
+    return driver.find_element(By.CSS_SELECTOR, RESPONSE).text
+
+
+def log_in_session(driver: WebDriver, live_server, user: User) -> None:
+    """Give the browser a Django session, as the admin login would."""
+    client = Client()
+    client.force_login(user)
+    # A cookie can only be set for the page's own host, hence a page of the live server first.
+    driver.get(live_server.url + "/static/graphene_django_graphiql_static/style.css")
+    driver.add_cookie({"name": "sessionid", "value": client.cookies["sessionid"].value, "path": "/"})
+
+
+def is_foreign(url: str, page: str) -> bool:
+    """Whether `url` (maybe relative to `page`) leaves the server; data: URLs load nothing."""
+    parts = urlsplit(urljoin(page, url))
+    return parts.scheme != "data" and parts.netloc != urlsplit(page).netloc
+
+
+def maybe_screenshot(driver: WebDriver) -> None:
+    if path := os.environ.get("GRAPHIQL_SCREENSHOT"):
+        Path(path).write_bytes(driver.get_screenshot_as_png())
+
+
+# ---------------------------------------------------------------- tests
+
+
+def test_graphiql_loads_every_asset_from_our_origin(browser: WebDriver, live_server) -> None:
+    # Assets first: a CDN reference would otherwise only show as GraphiQL never rendering.
+    browser.get(live_server.url + "/graphql")
+    assert browser.title == "Calendar GraphQL"
+    declared = browser.execute_script(
+        "return Array.from(document.querySelectorAll('script[src], link[href]'), e => e.src || e.href)"
+    )
+    fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert any(url.endswith("graphiql.min.js") for url in declared)
+    foreign = [url for url in declared + fetched if is_foreign(url, live_server.url)]
+    assert foreign == [], f"GraphiQL must work offline, but the page loads {foreign}"
+    wait_for_editor(browser)
+
+
+def test_browser_session_runs_queries_as_its_user(browser: WebDriver, live_server) -> None:
+    user = User.objects.create_user(username="alice", password="secret-pass-123", display_name="Alice")
+    log_in_session(browser, live_server, user)
+    open_graphiql(browser, live_server)
+    result = run_query(browser, "{ viewer { username } }", '"username": "alice"')
+    assert '"errors"' not in result
+    maybe_screenshot(browser)
+
+
+def test_bearer_token_in_the_headers_editor_authenticates(browser: WebDriver, live_server) -> None:
+    user = User.objects.create_user(username="bob", password="secret-pass-123", display_name="Bob")
+    token = AuthToken.issue(user)
+    open_graphiql(browser, live_server)
+    open_headers_editor(browser)
+    type_into(browser, TOOL_EDITOR, json.dumps({"Authorization": f"Bearer {token}"}))
+    run_query(browser, "{ viewer { username } }", '"username": "bob"')
+
+
+def test_without_auth_the_viewer_is_null(browser: WebDriver, live_server) -> None:
+    open_graphiql(browser, live_server)
+    run_query(browser, "{ viewer { username } }", '"viewer": null')
