@@ -1,5 +1,5 @@
-"""Running one GraphQL operation: a cached parsed-and-validated document, the
-execution context that dispatches loaders, and error formatting."""
+"""Running one GraphQL operation: a cached parsed-and-validated document, then
+execution with `CalendarExecutionContext`, every error given its code."""
 
 from __future__ import annotations
 
@@ -8,50 +8,15 @@ from functools import lru_cache
 from typing import Any
 
 from graphql import DocumentNode, GraphQLError, OperationType, parse, validate
-from graphql.execution import ExecutionContext, execute
+from graphql.execution import execute
+from graphql.language import ArgumentNode, Node, ObjectFieldNode, Visitor, visit
 from graphql.utilities import get_operation_ast
-from graphql_sync_dataloaders import DeferredExecutionContext, SyncFuture
 
 from .errors import BAD_REQUEST, BAD_USER_INPUT, error_body, format_error
+from .executor import CalendarExecutionContext
 from .schema import schema
 
 GRAPHQL_SCHEMA = schema.graphql_schema
-
-
-class CalendarExecutionContext(DeferredExecutionContext):
-    """Resolves every field it can reach before any loader runs its batch, so each
-    loader sees all the keys of a level at once; then dispatches the queued loaders,
-    which resolve the next level, until nothing is pending.
-
-    Root mutation fields run one at a time, each finished (loaders included)
-    before the next starts, as the GraphQL spec requires.
-    """
-
-    def execute_operation(self, operation, root_value):
-        self._deferred_callbacks = []
-        result = ExecutionContext.execute_operation(self, operation, root_value)
-        self._drain()
-        if isinstance(result, SyncFuture):
-            return result.result()
-        return result
-
-    def execute_fields_serially(self, parent_type, source_value, path, fields):
-        if path is not None or self.operation.operation != OperationType.MUTATION:
-            return super().execute_fields_serially(parent_type, source_value, path, fields)
-        results: dict[str, Any] = {}
-        for response_name, field_nodes in fields.items():
-            result = super().execute_fields_serially(parent_type, source_value, path, {response_name: field_nodes})
-            self._drain()
-            results.update(result.result() if isinstance(result, SyncFuture) else result)
-        return results
-
-    def _drain(self) -> None:
-        loaders = self.context_value.loaders
-        while self._deferred_callbacks or loaders.has_pending():
-            if self._deferred_callbacks:
-                self._deferred_callbacks.pop(0)()
-            else:
-                loaders.dispatch_next()
 
 
 class DocumentErrors(Exception):
@@ -66,7 +31,37 @@ def _parse_and_validate(query: str) -> DocumentNode | tuple[GraphQLError, ...]:
     except GraphQLError as error:
         return (error,)
     errors = validate(GRAPHQL_SCHEMA, document)
-    return tuple(errors) if errors else document
+    return tuple(_as_input_error(document, error) for error in errors) if errors else document
+
+
+def _as_input_error(document: DocumentNode, error: GraphQLError) -> GraphQLError:
+    """A literal value that does not fit its type is bad user input, not a bad
+    request: tag it BAD_USER_INPUT with the argument or input field it is given for."""
+    tagged = bool(error.extensions and error.extensions.get("code"))
+    if not (tagged or error.message.startswith("Expected value of type")) or not error.nodes:
+        return error
+    return GraphQLError(
+        error.message,
+        nodes=error.nodes,
+        extensions={"code": BAD_USER_INPUT, "field": _name_given_to(document, error.nodes[0])},
+    )
+
+
+def _name_given_to(document: DocumentNode, value_node: Node) -> str | None:
+    """The argument or input object field whose value is `value_node`."""
+    found: list[str] = []
+
+    class Finder(Visitor):
+        def enter_argument(self, node: ArgumentNode, *_):
+            if node.value is value_node:
+                found.append(node.name.value)
+
+        def enter_object_field(self, node: ObjectFieldNode, *_):
+            if node.value is value_node:
+                found.append(node.name.value)
+
+    visit(document, Finder())
+    return found[0] if found else None
 
 
 def document_for(query: str) -> DocumentNode:
@@ -107,6 +102,8 @@ def run_operation(
         if operation_name:
             return refused(f"Unknown operation named '{operation_name}'.")
         return refused("Must provide operationName when the document has several operations.")
+    if operation.operation == OperationType.SUBSCRIPTION:
+        return refused("Subscriptions are not supported.")
     if operation.operation != OperationType.QUERY and not allow_mutations:
         return refused(f"A {operation.operation.value} must be sent with POST.", 405)
     result = execute(

@@ -1,11 +1,11 @@
-"""The one way a mutation runs: logged in (unless it says otherwise), in one
-transaction, with the request's loader caches dropped afterwards so the payload
-shows what was just written."""
+"""The one way a mutation runs: logged in (unless it says otherwise), with the
+request's loader caches dropped around the write so the payload shows what was
+just written. `CalendarExecutionContext` runs each root mutation field, payload
+included, in one transaction."""
 
 from __future__ import annotations
 
 import graphene
-from django.db import transaction
 
 from ..context import require_viewer
 
@@ -17,11 +17,11 @@ class CalendarMutation(graphene.relay.ClientIDMutation):
     requires_viewer = True
 
     @classmethod
-    def mutate_and_get_payload(cls, root, info, **data):
+    def mutate_and_get_payload(cls, root, info, client_mutation_id=None, **data):
+        # graphene echoes client_mutation_id into the payload itself.
         viewer = require_viewer(info) if cls.requires_viewer else None
         info.context.loaders.clear()
-        with transaction.atomic():
-            payload = cls.perform(info, viewer, **data)
+        payload = cls.perform(info, viewer, **data)
         info.context.loaders.clear()
         return payload
 

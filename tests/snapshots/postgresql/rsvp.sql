@@ -8,7 +8,7 @@ SAVEPOINT "savepoint";
 INSERT INTO "calendarapp_rsvp" ("event_id", "user_id", "status", "created_at") VALUES (?, ?, ?, ?::timestamptz) RETURNING "calendarapp_rsvp"."id";
 RELEASE SAVEPOINT "savepoint";
 RELEASE SAVEPOINT "savepoint";
-RELEASE SAVEPOINT "savepoint";
 SELECT "calendarapp_rsvp"."event_id" AS "event_id", COUNT("calendarapp_rsvp"."id") AS "n" FROM "calendarapp_rsvp" WHERE ("calendarapp_rsvp"."event_id" IN (...) AND "calendarapp_rsvp"."status" = ?) GROUP BY ?;
 SELECT "calendarapp_rsvp"."event_id" AS "event_id", "calendarapp_rsvp"."status" AS "status" FROM "calendarapp_rsvp" WHERE ("calendarapp_rsvp"."event_id" IN (...) AND "calendarapp_rsvp"."user_id" = ?);
 SELECT * FROM ( SELECT "calendarapp_rsvp"."id" AS "col1", "calendarapp_rsvp"."event_id" AS "col2", "calendarapp_rsvp"."user_id" AS "col3", ROW_NUMBER() OVER (PARTITION BY "calendarapp_rsvp"."event_id" ORDER BY "calendarapp_user"."display_name" ASC, "calendarapp_rsvp"."user_id" ASC) AS "page_row", COUNT("calendarapp_rsvp"."id") OVER (PARTITION BY "calendarapp_rsvp"."event_id") AS "page_total", "calendarapp_user"."id" AS "col4", "calendarapp_user"."username" AS "col5", "calendarapp_user"."display_name" AS "col6", "calendarapp_user"."timezone" AS "col7", "calendarapp_user"."avatar_url" AS "col8" FROM "calendarapp_rsvp" INNER JOIN "calendarapp_user" ON ("calendarapp_rsvp"."user_id" = "calendarapp_user"."id") WHERE ("calendarapp_rsvp"."status" = ? AND "calendarapp_rsvp"."event_id" IN (...)) ORDER BY "calendarapp_rsvp"."event_id" ASC, ? ASC ) "qualify" WHERE ("page_row" > ? AND "page_row" <= ?) ORDER BY "col2" ASC, ? ASC;
+RELEASE SAVEPOINT "savepoint";

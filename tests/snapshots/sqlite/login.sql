@@ -3,5 +3,5 @@ SELECT "calendarapp_authtoken"."id", "calendarapp_authtoken"."user_id", "calenda
 SAVEPOINT "savepoint";
 SELECT "calendarapp_user"."id", "calendarapp_user"."password", "calendarapp_user"."last_login", "calendarapp_user"."is_superuser", "calendarapp_user"."username", "calendarapp_user"."first_name", "calendarapp_user"."last_name", "calendarapp_user"."email", "calendarapp_user"."is_staff", "calendarapp_user"."is_active", "calendarapp_user"."date_joined", "calendarapp_user"."display_name", "calendarapp_user"."timezone", "calendarapp_user"."avatar_url" FROM "calendarapp_user" WHERE "calendarapp_user"."username" = ? LIMIT ?;
 INSERT INTO "calendarapp_authtoken" ("user_id", "key_hash", "created_at") VALUES (?, ?, ?) RETURNING "calendarapp_authtoken"."id";
-RELEASE SAVEPOINT "savepoint";
 SELECT "calendarapp_friendship"."user_id" AS "user_id", COUNT("calendarapp_friendship"."id") AS "n" FROM "calendarapp_friendship" WHERE "calendarapp_friendship"."user_id" IN (...) GROUP BY ?;
+RELEASE SAVEPOINT "savepoint";

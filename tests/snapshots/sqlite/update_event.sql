@@ -3,5 +3,5 @@ SELECT "calendarapp_authtoken"."id", "calendarapp_authtoken"."user_id", "calenda
 SAVEPOINT "savepoint";
 SELECT "calendarapp_event"."id", "calendarapp_event"."owner_id", "calendarapp_event"."title", "calendarapp_event"."description", "calendarapp_event"."location", "calendarapp_event"."starts_at", "calendarapp_event"."ends_at", "calendarapp_event"."all_day", "calendarapp_event"."visibility", "calendarapp_event"."created_at", "calendarapp_event"."updated_at" FROM "calendarapp_event" WHERE (("calendarapp_event"."owner_id" = ? OR "calendarapp_event"."visibility" = ? OR ("calendarapp_event"."owner_id" IN (SELECT U0."friend_id" AS "friend_id" FROM "calendarapp_friendship" U0 WHERE U0."user_id" = ?) AND "calendarapp_event"."visibility" = ?)) AND "calendarapp_event"."id" = ?) ORDER BY "calendarapp_event"."id" ASC LIMIT ?;
 UPDATE "calendarapp_event" SET "owner_id" = ?, "title" = ?, "description" = ?, "location" = ?, "starts_at" = ?, "ends_at" = ?, "all_day" = ?, "visibility" = ?, "created_at" = ?, "updated_at" = ? WHERE "calendarapp_event"."id" = ?;
-RELEASE SAVEPOINT "savepoint";
 SELECT "calendarapp_rsvp"."event_id" AS "event_id", COUNT("calendarapp_rsvp"."id") AS "n" FROM "calendarapp_rsvp" WHERE ("calendarapp_rsvp"."event_id" IN (...) AND "calendarapp_rsvp"."status" = ?) GROUP BY ?;
+RELEASE SAVEPOINT "savepoint";
