@@ -9,6 +9,7 @@ rows of the requested page (plus one, to know whether a next page exists):
 from __future__ import annotations
 
 import base64
+import re
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
@@ -30,9 +31,10 @@ def cursor_to_offset(cursor: str) -> int | None:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
     except (ValueError, UnicodeError):
         return None
-    if not text.startswith(CURSOR_PREFIX) or not text[len(CURSOR_PREFIX) :].isdigit():
+    offset = text.removeprefix(CURSOR_PREFIX)
+    if offset == text or not re.fullmatch(r"[0-9]{1,12}", offset):
         return None
-    return int(text[len(CURSOR_PREFIX) :])
+    return int(offset)
 
 
 @dataclass(frozen=True, slots=True)

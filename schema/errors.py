@@ -60,6 +60,12 @@ class BadRequest(APIError):
     code = BAD_REQUEST
 
 
+def invalid_value(message: str) -> GraphQLError:
+    """An input value that does not parse (a scalar's own check): BAD_USER_INPUT
+    wherever graphql-core reports it, in a variable or a literal."""
+    return GraphQLError(message, extensions={"code": BAD_USER_INPUT})
+
+
 def camel_case(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
@@ -85,8 +91,20 @@ def _field_of_graphql_message(message: str) -> str | None:
     return match.group(1).split(".")[-1].split("[")[0]
 
 
+def _tagged_code(error: GraphQLError) -> str | None:
+    """The code an error (or the input error it wraps) was tagged with where it arose."""
+    for candidate in (error, error.original_error):
+        if isinstance(candidate, GraphQLError) and candidate.extensions and candidate.extensions.get("code"):
+            return candidate.extensions["code"]
+    return None
+
+
 def classify(error: GraphQLError, default_code: str) -> tuple[str, str, str | None]:
     """(code, message, field) for any error raised while answering an operation."""
+    tagged = _tagged_code(error)
+    if tagged:
+        field = (error.extensions or {}).get("field") or _field_of_graphql_message(error.message)
+        return tagged, error.message, field
     original = error.original_error
     if isinstance(original, APIError):
         return original.code, original.message, original.field
@@ -97,8 +115,8 @@ def classify(error: GraphQLError, default_code: str) -> tuple[str, str, str | No
         return FORBIDDEN, str(original) or "You may not do that.", None
     if isinstance(original, ObjectDoesNotExist):
         return NOT_FOUND, "Not found.", None
-    if isinstance(original, GraphQLError):
-        return classify(original, default_code)
+    if isinstance(original, GraphQLError):  # an input value graphql-core could not coerce
+        return BAD_USER_INPUT, error.message, _field_of_graphql_message(error.message)
     if original is not None:
         logger.error("Unhandled error in a resolver", exc_info=original)
         return INTERNAL_SERVER_ERROR, "Internal server error.", None

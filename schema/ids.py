@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from graphql_relay import from_global_id, to_global_id
 
 from .errors import BadUserInput
@@ -17,7 +19,7 @@ def parse_global_id(value: str) -> tuple[str, int] | None:
         type_name, raw_pk = from_global_id(value)
     except Exception:  # graphql-relay raises various errors on garbage
         return None
-    if not type_name or not raw_pk.isdigit() or len(raw_pk) > 18:
+    if not type_name or not re.fullmatch(r"[0-9]{1,18}", raw_pk):
         return None
     return type_name, int(raw_pk)
 

@@ -6,7 +6,6 @@ import graphene
 import graphene_django_optimizer as gql_optimizer
 
 from calendarapp.models import User
-from calendarapp.timezones import day_bounds
 from loaders.events import FriendsEventsLoader, VisibleEventByIdLoader
 from loaders.friend_requests import IncomingFriendRequestsLoader, VisibleFriendRequestByIdLoader
 from loaders.users import UserByIdLoader
@@ -16,6 +15,7 @@ from .ids import parse_global_id
 from .pagination import connection_field, page_request
 from .scalars import Date
 from .types import EventConnection, FriendRequestConnection, UserType
+from .windows import event_window
 
 # The loader that fetches a node of each type, through the type's visibility rule.
 NODE_LOADERS = {
@@ -57,7 +57,7 @@ class Query(graphene.ObjectType):
     @staticmethod
     def resolve_friends_events(root, info, date, first=None, after=None):
         viewer = require_viewer(info)
-        start, end = day_bounds(date, viewer.timezone)
+        start, end = event_window(viewer, date)
         return FriendsEventsLoader(info.context).load((start, end, page_request(first, after)))
 
     @staticmethod

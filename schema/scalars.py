@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import graphene
-from graphql import GraphQLError
 from graphql.language import StringValueNode
+
+from .errors import invalid_value
+
+DATE_FORMAT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _string_literal(node, type_name: str) -> str:
     if not isinstance(node, StringValueNode):
-        raise GraphQLError(f"{type_name} must be a string.")
+        raise invalid_value(f"{type_name} must be a string.")
     return node.value
 
 
@@ -25,13 +29,13 @@ class Date(graphene.Scalar):
     @staticmethod
     def parse_value(value) -> dt.date:
         if not isinstance(value, str):
-            raise GraphQLError("Date must be a string like 2026-11-23.")
+            raise invalid_value("Date must be a string like 2026-11-23.")
         try:
-            if len(value) != 10:  # fromisoformat also takes 20261123
+            if not DATE_FORMAT.fullmatch(value):  # fromisoformat also takes 20261123 and 2026-W48-1
                 raise ValueError
             return dt.date.fromisoformat(value)
         except ValueError:
-            raise GraphQLError(f"'{value}' is not a date like 2026-11-23.") from None
+            raise invalid_value(f"'{value}' is not a date like 2026-11-23.") from None
 
     @classmethod
     def parse_literal(cls, node, _variables=None) -> dt.date:
@@ -48,14 +52,17 @@ class DateTime(graphene.Scalar):
     @staticmethod
     def parse_value(value) -> dt.datetime:
         if not isinstance(value, str):
-            raise GraphQLError("DateTime must be a string like 2026-11-23T09:00:00+01:00.")
+            raise invalid_value("DateTime must be a string like 2026-11-23T09:00:00+01:00.")
         try:
             parsed = dt.datetime.fromisoformat(value)
         except ValueError:
-            raise GraphQLError(f"'{value}' is not an ISO 8601 date and time.") from None
+            raise invalid_value(f"'{value}' is not an ISO 8601 date and time.") from None
         if parsed.tzinfo is None or parsed.utcoffset() is None:
-            raise GraphQLError(f"'{value}' has no UTC offset: add one, e.g. {value}+00:00 or {value}Z.")
-        return parsed.astimezone(dt.UTC)
+            raise invalid_value(f"'{value}' has no UTC offset: add one, e.g. {value}+00:00 or {value}Z.")
+        try:
+            return parsed.astimezone(dt.UTC)
+        except OverflowError:
+            raise invalid_value(f"'{value}' is out of the supported range of years 1 to 9999 in UTC.") from None
 
     @classmethod
     def parse_literal(cls, node, _variables=None) -> dt.datetime:

@@ -17,7 +17,10 @@ def event_window(
     if date is not None:
         if start is not None or end is not None:
             raise BadUserInput("Pass either date or from/to, not both.", field="date")
-        return day_bounds(date, viewer.timezone)
+        try:
+            return day_bounds(date, viewer.timezone)
+        except (OverflowError, ValueError):  # the first or last day of the calendar
+            raise BadUserInput(f"{date} is out of the supported range of days.", field="date") from None
     if start is not None and end is not None and end <= start:
         raise BadUserInput("to must be later than from.", field="to")
     return start, end

@@ -20,10 +20,11 @@ class CreateEvent(EventPayloadMixin, CalendarMutation):
         title = graphene.String(required=True)
         starts_at = DateTime(required=True)
         ends_at = DateTime(required=True)
-        description = graphene.String(default_value="")
-        location = graphene.String(default_value="")
-        all_day = graphene.Boolean(default_value=False)
-        visibility = Visibility(default_value=Visibility.FRIENDS.value)
+        # Optional, but never null: leaving one out takes its default.
+        description = graphene.String(required=True, default_value="")
+        location = graphene.String(required=True, default_value="")
+        all_day = graphene.Boolean(required=True, default_value=False)
+        visibility = Visibility(required=True, default_value=Visibility.FRIENDS.value)
 
     @classmethod
     def perform(cls, info, viewer, **fields):
