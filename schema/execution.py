@@ -3,6 +3,7 @@ execution with `CalendarExecutionContext`, every error given its code."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -72,6 +73,27 @@ def document_for(query: str) -> DocumentNode:
     return result
 
 
+# A raw NUL in the query text is a syntax error; an escaped one would parse.
+_NUL_ESCAPE = re.compile(r"\\u0000", re.IGNORECASE)
+
+
+def _nul_character_at(value: Any, path: str) -> str | None:
+    """The path of the first string in `value` holding a NUL character, if any."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _nul_character_at(item, f"{path}.{key}")
+        if found:
+            return found
+    return None
+
+
 @dataclass
 class OperationResult:
     """The `{"data", "errors"}` body of one operation, and the HTTP status it
@@ -93,6 +115,10 @@ def run_operation(
     allow_mutations: bool = True,
 ) -> OperationResult:
     """Run one operation; every error in the answer carries its code."""
+    nul_at = _nul_character_at(variables, "variables") or ("query" if _NUL_ESCAPE.search(query) else None)
+    if nul_at:
+        # PostgreSQL cannot store or even compare a string with a NUL character in it.
+        return OperationResult(error_body(f"Strings must not contain NUL characters ({nul_at}).", BAD_USER_INPUT), 400)
     try:
         document = document_for(query)
     except DocumentErrors as failure:
