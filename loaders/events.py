@@ -6,11 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from django.db.models import Count
-
 from calendarapp.models import Event, Rsvp
 from calendarapp.rules import friend_ids_of
 
+from .aggregates import counts_by
 from .base import DataLoader, group_by_arguments
 from .pagination import Page, PageRequest, fetch_pages
 from .users import friend_columns, prime_users
@@ -45,18 +44,9 @@ class EventCountByOwnerIdLoader(DataLoader):
     def batch_load(self, keys: Sequence[tuple]) -> list[int]:
         counts = {}
         for (start, end), owner_ids in group_by_arguments(keys).items():
-            rows = (
-                Event.objects.visible_to(self.viewer)
-                .overlapping(start, end)
-                .filter(owner_id__in=owner_ids)
-                .values("owner_id")
-                .annotate(n=Count("pk"))
-                .order_by()
-                .values_list("owner_id", "n")
-            )
-            found = dict(rows)
-            for owner_id in owner_ids:
-                counts[(owner_id, start, end)] = found.get(owner_id, 0)
+            events = Event.objects.visible_to(self.viewer).overlapping(start, end)
+            for owner_id, count in zip(owner_ids, counts_by(events, "owner_id", owner_ids), strict=True):
+                counts[(owner_id, start, end)] = count
         return [counts[key] for key in keys]
 
 
@@ -78,14 +68,7 @@ class AttendeeCountByEventIdLoader(DataLoader):
     """How many users are GOING to each event."""
 
     def batch_load(self, keys: Sequence[int]) -> list[int]:
-        counts = dict(
-            Rsvp.objects.filter(event_id__in=keys, status=Rsvp.Status.GOING)
-            .values("event_id")
-            .annotate(n=Count("pk"))
-            .order_by()
-            .values_list("event_id", "n")
-        )
-        return [counts.get(key, 0) for key in keys]
+        return counts_by(Rsvp.objects.filter(status=Rsvp.Status.GOING), "event_id", keys)
 
 
 class AttendeesByEventIdLoader(DataLoader):

@@ -18,6 +18,8 @@ from typing import Any
 from django.db.models import Count, F, QuerySet, Value, Window
 from django.db.models.functions import RowNumber
 
+from .aggregates import counts_by
+
 CURSOR_PREFIX = "offset:"
 
 
@@ -124,5 +126,4 @@ def fetch_pages(
 def _count_by_parent(queryset: QuerySet, parent_field: str | None, parent_ids: list[Hashable]) -> dict[Hashable, int]:
     if parent_field is None:
         return {None: queryset.count()}
-    counted = queryset.filter(**{f"{parent_field}__in": parent_ids}).values(parent_field).annotate(n=Count("pk"))
-    return {row[parent_field]: row["n"] for row in counted.order_by()}
+    return dict(zip(parent_ids, counts_by(queryset, parent_field, parent_ids), strict=True))

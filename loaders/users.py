@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 
-from django.db.models import Count, Q
+from django.db.models import Q
 
 from calendarapp.models import Friendship, User
 from calendarapp.rules import friend_ids_of
 
+from .aggregates import counts_by
 from .base import DataLoader, group_by_arguments
 from .pagination import PageRequest, fetch_pages
 
@@ -48,28 +49,15 @@ class IsFriendByUserIdLoader(DataLoader):
 
 class FriendCountByUserIdLoader(DataLoader):
     def batch_load(self, keys: Sequence[int]) -> list[int]:
-        counts = dict(
-            Friendship.objects.filter(user_id__in=keys)
-            .values("user_id")
-            .annotate(n=Count("pk"))
-            .order_by()
-            .values_list("user_id", "n")
-        )
-        return [counts.get(key, 0) for key in keys]
+        return counts_by(Friendship.objects.all(), "user_id", keys)
 
 
 class MutualFriendCountByUserIdLoader(DataLoader):
     """How many friends each user shares with the viewer."""
 
     def batch_load(self, keys: Sequence[int]) -> list[int]:
-        counts = dict(
-            Friendship.objects.filter(user_id__in=keys, friend_id__in=friend_ids_of(self.viewer))
-            .values("user_id")
-            .annotate(n=Count("pk"))
-            .order_by()
-            .values_list("user_id", "n")
-        )
-        return [counts.get(key, 0) for key in keys]
+        shared = Friendship.objects.filter(friend_id__in=friend_ids_of(self.viewer))
+        return counts_by(shared, "user_id", keys)
 
 
 class FriendsByUserIdLoader(DataLoader):
