@@ -18,10 +18,16 @@ from graphql_sync_dataloaders import SyncFuture
 
 
 class LoaderRegistry:
-    """The loaders of one request, and the queue of those with keys to dispatch."""
+    """The loaders of one request, and the queue of those with keys to dispatch.
 
-    def __init__(self, context: Any) -> None:
+    With `batching` off, every load runs its own query at once and nothing is
+    primed: the naive server the benchmarks compare against (one query per
+    friend and per event), never used to serve requests.
+    """
+
+    def __init__(self, context: Any, batching: bool = True) -> None:
         self.context = context
+        self.batching = batching
         self._instances: dict[type[DataLoader], DataLoader] = {}
         self._pending: deque[DataLoader] = deque()
 
@@ -86,14 +92,16 @@ class DataLoader:
         future = self._cache.get(key)
         if future is None:
             future = self._cache[key] = SyncFuture()
-            if not self._queue:
+            if not self._queue and self.registry.batching:
                 self.registry.schedule(self)
             self._queue.append((key, future))
+            if not self.registry.batching:
+                self.dispatch()
         return future
 
     def prime(self, key: Hashable, value: Any) -> None:
         """Cache a value another query already fetched, so nobody fetches it again."""
-        if key not in self._cache:
+        if key not in self._cache and self.registry.batching:
             future = SyncFuture()
             future.set_result(value)
             self._cache[key] = future

@@ -14,15 +14,23 @@ class RequestContext:
     """One per operation. The operations of one HTTP batch share their loaders
     (pass `loaders`), so they batch and cache together."""
 
-    def __init__(self, request: HttpRequest | None, viewer: User | None, loaders: LoaderRegistry | None = None) -> None:
+    def __init__(
+        self,
+        request: HttpRequest | None,
+        viewer: User | None,
+        loaders: LoaderRegistry | None = None,
+        optimized: bool = True,
+    ) -> None:
         self.request = request
         self.viewer = viewer
-        self.loaders = loaders or LoaderRegistry(self)
+        # False only in the benchmarks' naive baseline: no batching, no optimizer.
+        self.optimized = optimized
+        self.loaders = loaders or LoaderRegistry(self, batching=optimized)
 
     def log_in(self, user: User) -> None:
         """The rest of this operation (only) acts as `user`, with loaders of its own."""
         self.viewer = user
-        self.loaders = LoaderRegistry(self)
+        self.loaders = LoaderRegistry(self, batching=self.optimized)
 
 
 def require_viewer(info) -> User:

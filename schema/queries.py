@@ -52,7 +52,10 @@ class Query(graphene.ObjectType):
     @staticmethod
     def resolve_user(root, info, username):
         require_viewer(info)
-        return gql_optimizer.query(User.objects.filter(username=username), info).first()
+        users = User.objects.filter(username=username)
+        if info.context.optimized:
+            users = gql_optimizer.query(users, info)
+        return users.first()
 
     @staticmethod
     def resolve_friends_events(root, info, date, first=None, after=None):
