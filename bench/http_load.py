@@ -1,0 +1,536 @@
+"""HTTP throughput and worker memory of the Procfile's web process (issue 3).
+
+`python -m bench.http_load [--sizes 100,1000] [--duration 20] [--soak-requests 10000] [--quick]`
+
+For each size: seed a dedicated PostgreSQL database (`seed_demo --friends N --events-per-day 10
+--days 3`), start the `web:` line of the Procfile with production settings on 127.0.0.1, log in
+as `power`, check the home screen once, then load it with wrk at a fixed concurrency for a fixed
+time and read each gunicorn worker's RSS before and after. At 100 friends a soak of
+--soak-requests requests follows on the same server, to see whether the workers' memory grows.
+Writes bench-output/http.json (read by bench/report.py) and prints a summary.
+
+Everything is bounded in time and stays on 127.0.0.1: the server, wrk and every request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import secrets
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import psycopg2
+from psycopg2 import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT_DIR = ROOT / "bench-output"
+OPERATION_FILE = ROOT / "tests" / "operations" / "home_screen.graphql"
+VARIABLES = {"date": "2026-11-23"}
+DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/calendar_bench"
+HOST = "127.0.0.1"
+PAGE_SIZE = 100  # friends(first: 100) in the home screen
+SOAK_FRIENDS = 100
+MAX_SOAK_SECONDS = 600
+DEFAULT_WORKERS = "2"  # this machine has 2 cores; only used when no gunicorn.conf.py decides
+SEED_TIMEOUT = 900
+SERVER_START_TIMEOUT = 60
+WARMUP_SECONDS = 3
+LOGIN = 'mutation { login(input: {username: "power", password: "demo"}) { token } }'
+# A local opener that ignores http_proxy & co.: every request here goes to 127.0.0.1 directly.
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass
+class WrkResult:
+    requests: int
+    seconds: float
+    rps: float
+    latency_ms: dict[str, float]
+    socket_errors: int
+    non_2xx: int
+    non_200: int
+
+    @property
+    def errors(self) -> int:
+        # Our Lua counts every status but 200, a superset of wrk's own "Non-2xx or 3xx".
+        return self.socket_errors + max(self.non_200, self.non_2xx)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.http_load", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help="dedicated database (created if missing)")
+    parser.add_argument("--sizes", default="100,1000", help="friends of `power`, comma-separated")
+    parser.add_argument("--concurrency", type=int, default=8, help="open connections (wrk -c)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (wrk -t)")
+    parser.add_argument("--duration", type=int, default=20, help="seconds of load per size")
+    parser.add_argument("--soak-requests", type=int, default=10000, help="requests of the memory soak; 0: no soak")
+    parser.add_argument("--output", type=Path, default=OUTPUT_DIR / "http.json")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 100 friends, 5 s, no soak")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.duration, args.soak_requests = "100", 5, 0
+    args.sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+    return args
+
+
+# --- the database -----------------------------------------------------------------------------
+
+
+def ensure_database(url: str) -> None:
+    """Create the bench database if it does not exist, connecting to `postgres` to do it.
+
+    Only a database whose name says "bench" is accepted: `seed_demo --reset` rewrites its data.
+    """
+    parts = urlsplit(url)
+    name = unquote(parts.path.lstrip("/"))
+    if "bench" not in name:
+        raise SystemExit(f"Refusing database {name!r}: use a dedicated one with 'bench' in its name.")
+    connection = psycopg2.connect(
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=unquote(parts.username or "") or None,
+        password=unquote(parts.password or "") or None,
+        dbname="postgres",
+        connect_timeout=10,
+    )
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                print(f"created database {name}")
+    finally:
+        connection.close()
+
+
+def django_env(database_url: str) -> dict[str, str]:
+    """The environment of the production process: settings, a throwaway secret, the bench database.
+
+    Knobs that would change what is measured (SQL logging, extra gunicorn arguments) are dropped;
+    the venv's bin comes first in PATH so that the Procfile's `gunicorn` is this project's.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in {"GUNICORN_CMD_ARGS", "GRAPHQL_LOG_SQL", "DEBUG"}}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS=f"{HOST},localhost",
+        DATABASE_URL=database_url,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        PYTHONUNBUFFERED="1",
+    )
+    if (ROOT / "gunicorn.conf.py").exists():
+        env.pop("WEB_CONCURRENCY", None)  # the project's gunicorn.conf.py decides the worker count
+    else:
+        env.setdefault("WEB_CONCURRENCY", DEFAULT_WORKERS)
+    return env
+
+
+def manage(env: dict[str, str], *arguments: str) -> None:
+    """Run `manage.py <arguments>` as a subprocess, bounded in time, failing loudly."""
+    command = [sys.executable, "manage.py", *arguments]
+    subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=SEED_TIMEOUT, stdout=subprocess.DEVNULL)
+
+
+def prepare_database(database_url: str, friends: int) -> None:
+    """Migrate the bench database and seed it with `friends` friends, 10 events a day, 3 days."""
+    ensure_database(database_url)
+    env = django_env(database_url)
+    began = time.monotonic()
+    manage(env, "migrate", "--noinput")
+    manage(env, "seed_demo", "--friends", str(friends), "--events-per-day", "10", "--days", "3", "--reset")
+    print(f"seeded {friends} friends in {time.monotonic() - began:.1f} s")
+
+
+# --- the web process --------------------------------------------------------------------------
+
+
+def procfile_command(process: str = "web") -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, sep, command = line.partition(":")
+        if sep and name.strip() == process:
+            return command.strip()
+    raise SystemExit(f"The Procfile has no '{process}:' line.")
+
+
+def web_command(port: int) -> tuple[list[str], dict[str, str]]:
+    """The Procfile's web line as argv (with $PORT substituted) and any VAR=value prefixes.
+
+    The Procfile binds 0.0.0.0 (every interface, for the platform's router); the bench must
+    not expose the server, so the bind host becomes 127.0.0.1. Everything else is kept.
+    """
+    tokens = [t.replace("${PORT}", str(port)).replace("$PORT", str(port)) for t in shlex.split(procfile_command())]
+    assignments = {}
+    while tokens and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", tokens[0]):
+        name, _, value = tokens.pop(0).partition("=")
+        assignments[name] = value
+    bound = False
+    for i, token in enumerate(tokens):
+        if token in ("-b", "--bind") and i + 1 < len(tokens):
+            tokens[i + 1], bound = local_bind(tokens[i + 1], port), True
+        elif token.startswith("--bind="):
+            tokens[i], bound = "--bind=" + local_bind(token.removeprefix("--bind="), port), True
+    if not bound:
+        tokens += ["--bind", f"{HOST}:{port}"]
+    return tokens, assignments
+
+
+def local_bind(address: str, port: int) -> str:
+    _, _, bound_port = address.rpartition(":")
+    return f"{HOST}:{bound_port if bound_port.isdigit() else port}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def web_server(env: dict[str, str], log_path: Path) -> Iterator[tuple[str, int]]:
+    """Run the web process until the block ends; yields (GraphQL URL, master pid).
+
+    The process runs in its own session, and the whole group is stopped in `finally`,
+    whatever happened in between.
+    """
+    port = free_port()
+    argv, assignments = web_command(port)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log, tempfile.TemporaryDirectory() as runtime:
+        # gunicorn puts its control socket in XDG_RUNTIME_DIR (else ~/.gunicorn/, shared by
+        # every gunicorn of the user): a private one keeps concurrent servers apart.
+        env = {**env, **assignments, "XDG_RUNTIME_DIR": runtime}
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
+        try:
+            url = f"http://{HOST}:{port}/graphql"
+            print(f"started: {shlex.join(argv)} (pid {process.pid}, WEB_CONCURRENCY={env.get('WEB_CONCURRENCY')})")
+            wait_until_up(url, process, log_path)
+            yield url, process.pid
+        finally:
+            stop(process)
+
+
+def wait_until_up(url: str, process: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"The web process exited ({process.returncode}):\n{log_path.read_text()[-3000:]}")
+        try:
+            OPENER.open(url, timeout=5).close()
+            return
+        except urllib.error.HTTPError:
+            return  # an HTTP answer, even a 4xx, means it is serving
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"The web process did not answer within {SERVER_START_TIMEOUT} s:\n{log_path.read_text()[-3000:]}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM the process group (gunicorn's graceful stop), SIGKILL it if still there after 15 s."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+
+
+# --- requests ---------------------------------------------------------------------------------
+
+
+def home_screen_body() -> bytes:
+    return json.dumps({"query": OPERATION_FILE.read_text(), "variables": VARIABLES}).encode()
+
+
+def post(url: str, body: bytes, token: str | None = None) -> dict:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    with OPENER.open(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def login(url: str) -> str:
+    answer = post(url, json.dumps({"query": LOGIN}).encode())
+    if answer.get("errors") or not answer.get("data", {}).get("login"):
+        raise SystemExit(f"Could not log in as power: {answer}")
+    return answer["data"]["login"]["token"]
+
+
+def check_home_screen(url: str, token: str, friends: int) -> None:
+    """One request before the load: no errors, a full page of friends, the seeded total."""
+    answer = post(url, home_screen_body(), token)
+    if answer.get("errors"):
+        raise SystemExit(f"The home screen answered errors: {answer['errors']}")
+    connection = answer["data"]["viewer"]["friends"]
+    expected = min(PAGE_SIZE, friends)
+    if len(connection["edges"]) != expected or connection["totalCount"] != friends:
+        raise SystemExit(f"Expected {expected} of {friends} friends, got {len(connection['edges'])} of {connection}")
+
+
+# --- wrk --------------------------------------------------------------------------------------
+
+LUA_SCRIPT = """\
+-- Written by bench/http_load.py: POST the home screen, count every status but 200 as an error.
+local file = io.open(%(body_path)s, "rb")
+wrk.method = "POST"
+wrk.body = file:read("*a")
+file:close()
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(token)s"
+
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  non200 = 0
+end
+
+function response(status, headers, body)
+  if status ~= 200 then
+    non200 = non200 + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local total = 0
+  for _, thread in ipairs(threads) do
+    total = total + thread:get("non200")
+  end
+  io.write(string.format("non-200 responses: %%d\\n", total))
+end
+"""
+
+
+def write_wrk_script(directory: Path, token: str) -> Path:
+    """The Lua script for wrk; the JSON body sits in its own file so no Lua quoting is needed."""
+    body_path = directory / "body.json"
+    body_path.write_bytes(home_screen_body())
+    script = directory / "home_screen.lua"
+    script.write_text(LUA_SCRIPT % {"body_path": json.dumps(str(body_path)), "token": token})
+    return script
+
+
+def run_wrk(url: str, script: Path, args: argparse.Namespace, seconds: int) -> WrkResult:
+    command = [
+        "wrk", f"-t{args.threads}", f"-c{args.concurrency}", f"-d{seconds}s",
+        "--timeout", "10s", "--latency", "-s", str(script), url,
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return parse_wrk(done.stdout)
+
+
+UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def parse_wrk(output: str) -> WrkResult:
+    """Read requests, rate, percentiles and errors from wrk's text output (and our Lua's line)."""
+
+    def number(pattern: str, default: str | None = None) -> str:
+        found = re.search(pattern, output, re.MULTILINE)
+        if found is None:
+            if default is None:
+                raise SystemExit(f"Unexpected wrk output (no {pattern!r}):\n{output}")
+            return default
+        return found.group(1)
+
+    latency = {}
+    for percentile in ("50", "90", "99"):
+        found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
+        if found is None:
+            raise SystemExit(f"Unexpected wrk output (no {percentile}% latency):\n{output}")
+        latency[f"p{percentile}"] = round(float(found.group(1)) * UNIT_MS[found.group(2)], 2)
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    return WrkResult(
+        requests=int(number(r"(\d+) requests in")),
+        seconds=float(number(r"requests in ([\d.]+)s")),
+        rps=float(number(r"Requests/sec:\s+([\d.]+)")),
+        latency_ms=latency,
+        socket_errors=sum(int(n) for n in sockets.groups()) if sockets else 0,
+        non_2xx=int(number(r"Non-2xx or 3xx responses: (\d+)", "0")),
+        non_200=int(number(r"non-200 responses: (\d+)")),
+    )
+
+
+# --- memory -----------------------------------------------------------------------------------
+
+
+def worker_pids(master: int) -> list[int]:
+    """The gunicorn workers: processes whose parent is the master."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited meanwhile
+        # Fields after the command name, which may hold spaces and parentheses: state, ppid, ...
+        if int(stat.rpartition(")")[2].split()[1]) == master:
+            pids.append(int(entry.name))
+    return sorted(pids)
+
+
+def rss_kb(pid: int) -> int | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None  # the worker is gone (restarted or killed)
+    found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    return int(found.group(1)) if found else None
+
+
+def rss_by_worker(master: int) -> dict[int, int | None]:
+    return {pid: rss_kb(pid) for pid in worker_pids(master)}
+
+
+def workers_report(before: dict[int, int | None], after: dict[int, int | None], growth: bool) -> list[dict]:
+    """Before/after RSS per worker present before the load (None after if it was replaced)."""
+    rows = []
+    for pid, rss_before in before.items():
+        row = {"pid": pid, "rss_before_kb": rss_before, "rss_after_kb": after.get(pid)}
+        if growth:
+            row["growth_pct"] = (
+                round(100 * (row["rss_after_kb"] - rss_before) / rss_before, 2)
+                if rss_before and row["rss_after_kb"]
+                else None
+            )
+        rows.append(row)
+    return rows
+
+
+# --- the measurements -------------------------------------------------------------------------
+
+
+def measure(url: str, master: int, script: Path, args: argparse.Namespace, friends: int) -> dict:
+    """Warm up (wrk for a few seconds, so every worker has served), then the timed load."""
+    run_wrk(url, script, args, WARMUP_SECONDS)
+    before = rss_by_worker(master)
+    result = run_wrk(url, script, args, args.duration)
+    after = rss_by_worker(master)
+    return {
+        "friends": friends,
+        "concurrency": args.concurrency,
+        "duration_s": args.duration,
+        "requests": result.requests,
+        "rps": result.rps,
+        "latency_ms": result.latency_ms,
+        "errors": result.errors,
+        "workers": workers_report(before, after, growth=False),
+    }
+
+
+def soak(url: str, master: int, script: Path, args: argparse.Namespace, rps: float) -> dict:
+    """Load long enough for --soak-requests requests at the measured rate (at most 10 minutes)."""
+    seconds = min(MAX_SOAK_SECONDS, math.ceil(args.soak_requests / max(rps, 0.1) * 1.15) + 2)
+    print(f"soak: {seconds} s for {args.soak_requests} requests at ~{rps:.1f} requests/s")
+    before = rss_by_worker(master)
+    result = run_wrk(url, script, args, seconds)
+    after = rss_by_worker(master)
+    if result.requests < args.soak_requests:
+        print(f"WARNING: the soak served {result.requests} requests, fewer than {args.soak_requests}")
+    return {
+        "friends": SOAK_FRIENDS,
+        "requests": result.requests,
+        "duration_s": round(result.seconds, 1),
+        "rps": result.rps,
+        "errors": result.errors,
+        "workers": workers_report(before, after, growth=True),
+    }
+
+
+def session(args: argparse.Namespace, friends: int, measured: bool, soaked: bool) -> tuple[dict | None, dict | None]:
+    """Seed `friends`, serve, check, then the timed run and/or the soak on that one server."""
+    prepare_database(args.database_url, friends)
+    env = django_env(args.database_url)
+    with web_server(env, OUTPUT_DIR / f"gunicorn-{friends}.log") as (url, master), tempfile.TemporaryDirectory() as tmp:
+        token = login(url)
+        check_home_screen(url, token, friends)
+        script = write_wrk_script(Path(tmp), token)
+        run = measure(url, master, script, args, friends) if measured else None
+        if run:
+            print_run(run)
+        if not soaked:
+            return run, None
+        rps = run["rps"] if run else run_wrk(url, script, args, 5).rps
+        return run, soak(url, master, script, args, rps)
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.partition(":")[2].strip()
+            break
+    return f"{len(os.sched_getaffinity(0))} cores, {model}"
+
+
+def print_run(run: dict) -> None:
+    latency = run["latency_ms"]
+    print(
+        f"{run['friends']:>5} friends: {run['rps']:7.1f} requests/s, {run['requests']} requests, "
+        f"p50 {latency['p50']} ms, p90 {latency['p90']} ms, p99 {latency['p99']} ms, {run['errors']} errors"
+    )
+    for worker in run["workers"]:
+        print(f"        worker {worker['pid']}: RSS {worker['rss_before_kb']} kB -> {worker['rss_after_kb']} kB")
+
+
+def print_soak(result: dict) -> None:
+    print(
+        f"soak at {result['friends']} friends: {result['requests']} requests in {result['duration_s']} s "
+        f"({result['rps']} requests/s), {result['errors']} errors"
+    )
+    for worker in result["workers"]:
+        print(
+            f"        worker {worker['pid']}: RSS {worker['rss_before_kb']} kB -> {worker['rss_after_kb']} kB "
+            f"({worker['growth_pct']:+}%)"
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    wants_soak = args.soak_requests > 0
+    report: dict = {"machine": machine(), "runs": [], "soak": None}
+    for friends in args.sizes:
+        run, soaked = session(args, friends, measured=True, soaked=wants_soak and friends == SOAK_FRIENDS)
+        report["runs"].append(run)
+        report["soak"] = soaked or report["soak"]
+    if wants_soak and SOAK_FRIENDS not in args.sizes:
+        report["soak"] = session(args, SOAK_FRIENDS, measured=False, soaked=True)[1]
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\n{report['machine']}; c={args.concurrency}, t={args.threads}, {args.duration} s per size")
+    for run in report["runs"]:
+        print_run(run)
+    if report["soak"]:
+        print_soak(report["soak"])
+    print(f"wrote {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}")
+
+
+if __name__ == "__main__":
+    main()
