@@ -1,20 +1,21 @@
 """A synchronous DataLoader that really batches under graphene 3.
 
 graphene 3 executes synchronously, so `promise`'s loader resolves every key on
-its own. Here `load()` returns a pending `SyncFuture` (graphql-sync-dataloaders'
-future, understood by its DeferredExecutionContext); the loader is queued on the
-request's `LoaderRegistry`, and `schema.execution.CalendarExecutionContext`
-dispatches queued loaders only once the executor has walked every field it can
-reach, so one level's keys all arrive in one batch.
+its own (measured: 30 users with their events, 31 queries). Here `load()`
+returns a pending `Future`; the loader is queued on the request's
+`LoaderRegistry`, and `schema.executor.CalendarExecutionContext` dispatches
+queued loaders only once it has walked every field it can reach, so one level's
+keys all arrive in one batch (the same 30 users: 2 queries).
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Hashable, Sequence
+from functools import partial
 from typing import Any, ClassVar
 
-from graphql_sync_dataloaders import SyncFuture
+from .future import Future
 
 
 class LoaderRegistry:
@@ -78,8 +79,8 @@ class DataLoader:
     def _setup(self, context: Any, registry: LoaderRegistry) -> None:
         self.context = context
         self.registry = registry
-        self._cache: dict[Hashable, SyncFuture] = {}
-        self._queue: list[tuple[Hashable, SyncFuture]] = []
+        self._cache: dict[Hashable, Future] = {}
+        self._queue: list[tuple[Hashable, Future]] = []
 
     @property
     def viewer(self):
@@ -88,10 +89,10 @@ class DataLoader:
     def batch_load(self, keys: Sequence[Hashable]) -> Sequence[Any]:
         raise NotImplementedError
 
-    def load(self, key: Hashable) -> SyncFuture:
+    def load(self, key: Hashable) -> Future:
         future = self._cache.get(key)
         if future is None:
-            future = self._cache[key] = SyncFuture()
+            future = self._cache[key] = Future()
             if not self._queue and self.registry.batching:
                 self.registry.schedule(self)
             self._queue.append((key, future))
@@ -102,9 +103,7 @@ class DataLoader:
     def prime(self, key: Hashable, value: Any) -> None:
         """Cache a value another query already fetched, so nobody fetches it again."""
         if key not in self._cache and self.registry.batching:
-            future = SyncFuture()
-            future.set_result(value)
-            self._cache[key] = future
+            self._cache[key] = Future.resolved(value)
 
     def dispatch(self) -> None:
         queue, self._queue = self._queue, []
@@ -131,30 +130,42 @@ def then(value: Any, callback: Callable[[Any], Any]) -> Any:
 
     The callback may itself return a future (another loader's), which is chained.
     """
-    if not isinstance(value, SyncFuture):
+    if not isinstance(value, Future):
         return callback(value)
     if value.done():
         return callback(value.result())
-    chained = SyncFuture()
+    return _Chain(callback).follow(value)
 
-    def settle(source: SyncFuture, transform: Callable[[Any], Any] | None) -> None:
+
+class _Chain:
+    """The future of `callback(value)` once `value` is in (a class, not a closure,
+    so that no reference cycle outlives it)."""
+
+    __slots__ = ("callback", "future")
+
+    def __init__(self, callback: Callable[[Any], Any]) -> None:
+        self.callback = callback
+        self.future = Future()
+
+    def follow(self, source: Future) -> Future:
+        source.when_done(partial(self._resolved, source))
+        return self.future
+
+    def _resolved(self, source: Future) -> None:
         try:
             result = source.result()
-            if transform is not None:
-                result = transform(result)
+            if self.callback is not None:
+                callback, self.callback = self.callback, None
+                result = callback(result)
         except Exception as error:
-            chained.set_exception(error)
+            self.future.set_exception(error)
             return
-        if isinstance(result, SyncFuture):
-            if result.done():
-                settle(result, None)
-            else:
-                result.add_done_callback(lambda: settle(result, None))
+        if not isinstance(result, Future):
+            self.future.set_result(result)
+        elif result.done():
+            self._resolved(result)
         else:
-            chained.set_result(result)
-
-    value.add_done_callback(lambda: settle(value, callback))
-    return chained
+            result.when_done(partial(self._resolved, result))
 
 
 def group_by_arguments(keys: Sequence[tuple]) -> dict[tuple, list]:
