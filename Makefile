@@ -4,6 +4,8 @@
 #   make test [ARGS="-k x"]    the whole suite on SQLite, then on PostgreSQL
 #   make lint                  ruff check + ruff format --check
 #   make update-snapshots      rewrite the committed query-count snapshots (SQLite and PostgreSQL)
+#   make bench                 the benchmarks (PostgreSQL), then docs/benchmarks.md and docs/benchmarks.png
+#   make bench-ci              the small bench CI runs: asserts SQL counts and answers, never times
 #   make clean                 remove the SQLite database, collected static files and caches
 
 SHELL := /bin/bash
@@ -13,20 +15,25 @@ FRIENDS ?= 50
 PORT    ?= 8000
 PG_URL  ?= postgres://root@127.0.0.1:5432/test
 ARGS    ?=
+# The benchmarks' own database (created when missing, reseeded at every size), and more
+# arguments for `python -m bench`, e.g. make bench BENCH_ARGS="--sizes 10,100 --repeats 10".
+BENCH_URL  ?= postgres://root@127.0.0.1:5432/calendar_bench
+BENCH_ARGS ?=
 
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 
 # Recipes start from the embedded defaults (manage.py's dev settings, pytest's test settings,
 # SQLite) whatever the calling shell exports; the PostgreSQL runs set DATABASE_URL themselves.
 unexport DATABASE_URL DJANGO_SETTINGS_MODULE
 
 .DEFAULT_GOAL := help
-.PHONY: help venv services serve test lint update-snapshots clean
+.PHONY: help venv services serve test lint update-snapshots bench bench-ci clean
 
 # help: list the targets (the comment block at the top of this file).
 help:
-	@sed -n '3,7s/^#   //p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,9s/^#   //p' $(firstword $(MAKEFILE_LIST))
 
 # The virtualenv itself: Python 3.11 when the machine has it, else the default python3.
 $(PY):
@@ -83,6 +90,25 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check . || status=1; \
 	$(VENV)/bin/ruff format --check . || status=1; \
 	exit $$status
+
+# The benchmarks' extra dependency (matplotlib, for the chart), installed again only when
+# requirements-bench.txt or requirements.txt changed since last time.
+$(BENCH_STAMP): requirements-bench.txt requirements.txt | $(STAMP)
+	$(PY) -m pip install --quiet --progress-bar off -r requirements-bench.txt
+	touch $@
+
+# bench: the in-process bench at 10 to 5,000 friends (ours, the naive baseline and the
+# one-statement floor; bench-output/inprocess.json), then the report: docs/benchmarks.md and .png.
+bench: $(BENCH_STAMP) services
+	$(PY) -m bench --database-url '$(BENCH_URL)' $(BENCH_ARGS)
+# The HTTP load step (bench/http_load.py, writing bench-output/http.json) goes here: after the
+# in-process bench, before the report.
+	$(PY) -m bench.report
+
+# bench-ci: the bench at 10 and 100 friends with few requests, as CI runs it: fails on an SQL
+# count or an answer that differs from ours, never on a time.
+bench-ci: $(STAMP) services
+	$(PY) -m bench --ci --database-url '$(BENCH_URL)'
 
 # clean: remove generated files; the virtualenv stays (rm -rf .venv to rebuild it).
 clean:

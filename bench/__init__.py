@@ -1,0 +1,13 @@
+"""The benchmarks of issue 3: SQL statements, latency, throughput and memory of the
+app's main operations, side by side with a naive graphene-django baseline and a
+one-statement SQL floor, at 10 to 5,000 friends.
+
+- `python -m bench` (bench/inprocess.py): in-process, ours vs naive vs floor;
+  writes bench-output/inprocess.json.
+- `python -m bench.http_load`: the Procfile's web process under load; bench-output/http.json.
+- `python -m bench.profile`: where the home screen's time goes; bench-output/profile.json.
+- `python -m bench.report`: docs/benchmarks.md and docs/benchmarks.png from those files.
+
+`make bench` runs them in that order; `make bench-ci` is the small in-process run CI
+uses to keep the bench working (it asserts SQL counts and answers, never times).
+"""
