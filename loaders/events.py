@@ -7,7 +7,6 @@ import datetime as dt
 from collections.abc import Sequence
 
 from calendarapp.models import Event, Rsvp
-from calendarapp.rules import friend_ids_of
 
 from .aggregates import counts_by
 from .base import DataLoader, group_by_arguments
@@ -58,9 +57,7 @@ class FriendsEventsLoader(DataLoader):
         return [self._page(start, end, request) for start, end, request in keys]
 
     def _page(self, start, end, request: PageRequest) -> Page:
-        events = (
-            Event.objects.visible_to(self.viewer).filter(owner__in=friend_ids_of(self.viewer)).overlapping(start, end)
-        )
+        events = Event.objects.of_friends_visible_to(self.viewer).overlapping(start, end)
         return fetch_pages(events, None, [None], EVENT_ORDER, request)[None]
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, F, QuerySet, Value, Window
+from django.db.models import Count, F, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from .aggregates import counts_by
@@ -93,20 +93,22 @@ def fetch_pages(
     `order_by` must end with a unique column so pages are stable.
     """
     parent_ids = list(parent_ids)
-    if parent_field is not None:
+    ordering = [F(name[1:]).desc() if name.startswith("-") else F(name).asc() for name in order_by]
+    if parent_field is None:
+        # One list: ORDER BY … LIMIT lets PostgreSQL keep only the page (a top-N sort).
+        rows = queryset.annotate(page_total=Window(Count("pk"))).order_by(*ordering)
+        rows = rows[request.offset : request.offset + request.first + 1]
+    else:
         queryset = queryset.filter(**{f"{parent_field}__in": parent_ids})
         partition = [F(parent_field)]
-    else:
-        partition = [Value(1)]
-    ordering = [F(name[1:]).desc() if name.startswith("-") else F(name).asc() for name in order_by]
-    rows = (
-        queryset.annotate(
-            page_row=Window(RowNumber(), partition_by=partition, order_by=ordering),
-            page_total=Window(Count("pk"), partition_by=partition),
+        rows = (
+            queryset.annotate(
+                page_row=Window(RowNumber(), partition_by=partition, order_by=ordering),
+                page_total=Window(Count("pk"), partition_by=partition),
+            )
+            .filter(page_row__gt=request.offset, page_row__lte=request.offset + request.first + 1)
+            .order_by(parent_field, "page_row")
         )
-        .filter(page_row__gt=request.offset, page_row__lte=request.offset + request.first + 1)
-        .order_by(*([parent_field] if parent_field else []), "page_row")
-    )
     grouped: dict[Hashable, list[Any]] = defaultdict(list)
     totals: dict[Hashable, int] = {}
     for row in rows:
