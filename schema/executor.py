@@ -81,7 +81,7 @@ class CalendarExecutionContext(ExecutionContext):
     sees an error can safely retry."""
 
     def execute_operation(self, operation, root_value):
-        self._direct_reads: dict[tuple, Callable[[Any], Any] | None] = {}
+        self._plans: dict[tuple, tuple[dict, list]] = {}
         result = super().execute_operation(operation, root_value)
         self._drain()
         return result.result() if isinstance(result, Future) else result
@@ -106,8 +106,8 @@ class CalendarExecutionContext(ExecutionContext):
 
     def execute_fields(self, parent_type, source_value, path, fields):
         results: dict[str, Any] = {}
-        for response_name, field_nodes in fields.items():
-            read = self._direct_read(parent_type, field_nodes)
+        pending = False
+        for response_name, field_nodes, read in self._field_plan(parent_type, fields):
             if read is not None:
                 value = read(source_value)
                 if value is not FALL_BACK:
@@ -117,17 +117,22 @@ class CalendarExecutionContext(ExecutionContext):
             result = self.execute_field(parent_type, source_value, field_nodes, field_path)
             if result is not Undefined:
                 results[response_name] = result
-        return self._gather(results, results.keys())
+                pending = pending or isinstance(result, Future)
+        return self._gather(results, list(results)) if pending else results
 
-    def _direct_read(self, parent_type, field_nodes) -> Callable[[Any], Any] | None:
-        """The field's direct reader, if it is a plain column (cached per field of the operation)."""
-        key = (parent_type, id(field_nodes))
-        try:
-            return self._direct_reads[key]
-        except KeyError:
-            read = None if self.middleware_manager else direct_reader(self.schema, parent_type, field_nodes)
-            self._direct_reads[key] = read
-            return read
+    def _field_plan(self, parent_type, fields) -> list[tuple[str, list, Callable[[Any], Any] | None]]:
+        """The fields of a selection with each one's direct reader, if it is a plain
+        column; worked out once per selection of the operation, used for every row."""
+        key = (parent_type, id(fields))
+        cached = self._plans.get(key)
+        if cached is None:
+            plan = [
+                (name, nodes, None if self.middleware_manager else direct_reader(self.schema, parent_type, nodes))
+                for name, nodes in fields.items()
+            ]
+            # Keeping `fields` alive with its plan keeps its id from being reused.
+            cached = self._plans[key] = (fields, plan)
+        return cached[1]
 
     def execute_field(self, parent_type, source, field_nodes, path):
         field_def = get_field_def(self.schema, parent_type, field_nodes[0])
