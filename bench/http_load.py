@@ -345,7 +345,7 @@ def run_wrk(url: str, script: Path, args: argparse.Namespace, seconds: int) -> W
     return parse_wrk(done.stdout)
 
 
-UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
 
 
 def parse_wrk(output: str) -> WrkResult:
@@ -365,10 +365,14 @@ def parse_wrk(output: str) -> WrkResult:
         if found is None:
             raise SystemExit(f"Unexpected wrk output (no {percentile}% latency):\n{output}")
         latency[f"p{percentile}"] = round(float(found.group(1)) * UNIT_MS[found.group(2)], 2)
+    # wrk prints the elapsed time as 20.01s, 10.00m or 1.00h.
+    elapsed = re.search(r"requests in ([\d.]+)(s|m|h),", output)
+    if elapsed is None:
+        raise SystemExit(f"Unexpected wrk output (no elapsed time):\n{output}")
     sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     return WrkResult(
         requests=int(number(r"(\d+) requests in")),
-        seconds=float(number(r"requests in ([\d.]+)s")),
+        seconds=float(elapsed.group(1)) * UNIT_MS[elapsed.group(2)] / 1000,
         rps=float(number(r"Requests/sec:\s+([\d.]+)")),
         latency_ms=latency,
         socket_errors=sum(int(n) for n in sockets.groups()) if sockets else 0,
