@@ -12,6 +12,7 @@ import argparse
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ MAX_GROWTH_PCT = 5.0
 SOAK_REQUESTS = 10_000
 
 MET, MISSED, UNKNOWN = "**met**", "**missed**", "not measured"
+STALE = "not counted: older than this run"
 
 
 # --- reading -------------------------------------------------------------------------
@@ -44,6 +46,29 @@ def load_json(path: Path) -> Any:
     if not path.exists():
         return None
     return json.loads(path.read_text())
+
+
+@dataclass(frozen=True)
+class Extra:
+    """An optional input (http.json, profile.json): its data, and whether it was written
+    before this run's in-process bench, so may describe older code (`make bench` writes
+    it after)."""
+
+    data: dict | None
+    source: str  # "http.json written <when> UTC", for the page
+    stale: bool
+
+
+def load_extra(path: Path, run: dict[str, Any]) -> Extra:
+    data = load_json(path)
+    if data is None:
+        return Extra(None, "", False)
+    when = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    stale = when < dt.datetime.fromisoformat(run["generated_at"])
+    source = f"{path.name} written {when:%Y-%m-%d %H:%M} UTC"
+    if stale:
+        source += ", **before** this run's in-process bench: it may describe older code"
+    return Extra(data, source, stale)
 
 
 class Results:
@@ -102,7 +127,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], right_from: int
 # --- targets -------------------------------------------------------------------------
 
 
-def targets(results: Results, http: dict | None) -> list[list[str]]:
+def targets(results: Results, http: Extra) -> list[list[str]]:
     """[target, figures, verdict] for each of issue 3's targets."""
     return [
         constant_statements(results),
@@ -161,9 +186,9 @@ def feed_near_floor(results: Results) -> list[str]:
     return [label, figures, verdict(max(ratios.values()) <= FLOOR_RATIO)]
 
 
-def throughput(http: dict | None) -> list[str]:
+def throughput(http: Extra) -> list[str]:
     label = f"HTTP: at least {MIN_RPS:g} home-screen requests/s at {RPS_FRIENDS} friends"
-    runs = [run for run in (http or {}).get("runs") or [] if run and run.get("friends") == RPS_FRIENDS]
+    runs = [run for run in (http.data or {}).get("runs") or [] if run and run.get("friends") == RPS_FRIENDS]
     if not runs:
         return [label, "–", UNKNOWN]
     best = max(runs, key=lambda run: run.get("rps") or 0)
@@ -171,18 +196,22 @@ def throughput(http: dict | None) -> list[str]:
         f"{number(best.get('rps'))} requests/s (concurrency {best.get('concurrency', '?')}, "
         f"{best.get('duration_s', '?')} s, {best.get('errors', '?')} errors)"
     )
+    if http.stale:
+        return [label, figures, STALE]
     return [label, figures, verdict((best.get("rps") or 0) >= MIN_RPS and not best.get("errors"))]
 
 
-def memory_growth(http: dict | None) -> list[str]:
+def memory_growth(http: Extra) -> list[str]:
     label = f"HTTP: worker memory grows < {MAX_GROWTH_PCT:g}% over {number(SOAK_REQUESTS)} requests"
-    soak = (http or {}).get("soak")
+    soak = (http.data or {}).get("soak")
     growths = [growth_pct(worker) for worker in (soak or {}).get("workers") or []]
     growths = [g for g in growths if g is not None]
     if not soak or not growths:
         return [label, "–", UNKNOWN]
     requests = soak.get("requests") or 0
     figures = f"{requests:,} requests: " + ", ".join(f"{g:+.1f}%" for g in growths) + " per worker"
+    if http.stale:
+        return [label, figures, STALE]
     if requests < SOAK_REQUESTS:
         return [label, figures + f" (fewer than {SOAK_REQUESTS:,} requests)", "inconclusive"]
     return [label, figures, verdict(max(growths) < MAX_GROWTH_PCT)]
@@ -232,7 +261,7 @@ def load_average(run: dict[str, Any]) -> str:
     return f"1-minute load average {start[0]:.2f} at the start, {end[0]:.2f} at the end."
 
 
-def targets_section(results: Results, http: dict | None) -> list[str]:
+def targets_section(results: Results, http: Extra) -> list[str]:
     return [
         "## Issue 3's targets",
         "",
@@ -350,18 +379,13 @@ def data_section(run: dict[str, Any]) -> list[str]:
 HTTP_HEADERS = {"duration_s": "duration s", "rps": "requests/s"}
 
 
-def written(path: Path) -> str:
-    """When an input file was written: the HTTP and profile runs are separate commands."""
-    when = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
-    return f"{path.name} written {when:%Y-%m-%d %H:%M} UTC"
-
-
-def http_section(http: dict | None, source: str) -> list[str]:
+def http_section(extra: Extra) -> list[str]:
+    http, source = extra.data, extra.source
     lines = ["## HTTP throughput (bench/http_load.py)", ""]
     if not http or not http.get("runs"):
         return [*lines, "Not measured (bench-output/http.json is missing): `python -m bench.http_load`."]
     machine = http.get("machine") or "machine not given"
-    lines += [f"The Procfile's web process on 127.0.0.1 under wrk, home screen ({source}; {machine}).", ""]
+    lines += [f"The Procfile's web process on 127.0.0.1 under wrk, home screen ({machine}). From {source}.", ""]
     lines += table(*http_runs_table(http["runs"]))
     if http.get("soak"):
         lines += ["", "Memory soak:", "", *soak_table(http["soak"])]
@@ -413,7 +437,8 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def profile_section(profile: dict | None, source: str) -> list[str]:
+def profile_section(extra: Extra) -> list[str]:
+    profile, source = extra.data, extra.source
     lines = ["## Where the home screen's time goes (bench/profile.py)", ""]
     if not profile or not profile.get("split_ms"):
         return [*lines, "Not measured (bench-output/profile.json is missing): `python -m bench.profile`."]
@@ -423,7 +448,7 @@ def profile_section(profile: dict | None, source: str) -> list[str]:
     lines += [
         f"cProfile of the {profile.get('operation', 'home_screen')} request at "
         f"{number(profile.get('friends'))} friends, {number(profile.get('total_ms'))} ms per request under "
-        f"the profiler (which inflates Python-heavy code: the split matters, not the total; {source}).",
+        f"the profiler (which inflates Python-heavy code: the split matters, not the total). From {source}.",
         "",
         *table(["part", "ms", "share"], rows),
     ]
@@ -443,7 +468,7 @@ def violations_section(run: dict[str, Any]) -> list[str]:
 
 def render_markdown(run: dict[str, Any], inputs: Path) -> str:
     results = Results(run)
-    http, profile = load_json(inputs / "http.json"), load_json(inputs / "profile.json")
+    http, profile = load_extra(inputs / "http.json", run), load_extra(inputs / "profile.json", run)
     sections = [
         header(run),
         targets_section(results, http),
@@ -451,8 +476,8 @@ def render_markdown(run: dict[str, Any], inputs: Path) -> str:
         *(operation_section(results, operation) for operation in TITLES),
         method_section(run),
         data_section(run),
-        http_section(http, written(inputs / "http.json") if http else ""),
-        profile_section(profile, written(inputs / "profile.json") if profile else ""),
+        http_section(http),
+        profile_section(profile),
         violations_section(run),
     ]
     return "\n\n".join("\n".join(section) for section in sections) + "\n"
