@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from config.runtime import tune_garbage_collector
+
 from .environment import configure_django
 from .floor import FloorInput, statement
 from .operations import Operation
@@ -70,6 +72,8 @@ def measure(spec: Spec) -> dict[str, Any]:
     runner = build_runner(spec)
     rss_base_kb = max_rss_kb()
     statements = [counted(runner) for _ in range(max(spec.warmups, 1))]
+    # As the web process does once the application is loaded (config/wsgi.py).
+    tune_garbage_collector()
     samples = [timed(runner) for _ in range(spec.repeats)]
     rss_peak_kb = max_rss_kb()
     alloc_peak, body = traced(runner)
