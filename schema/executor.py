@@ -20,7 +20,7 @@ from django.db import transaction
 from graphene.relay.node import GlobalID
 from graphene.types.resolver import dict_or_attr_resolver
 from graphene_django import DjangoObjectType
-from graphql import GraphQLError, is_leaf_type, is_non_null_type, located_error
+from graphql import GraphQLError, GraphQLObjectType, is_leaf_type, is_non_null_type, is_object_type, located_error
 from graphql.execution import ExecutionContext
 from graphql.execution.execute import get_field_def
 from graphql.execution.values import get_argument_values
@@ -56,6 +56,21 @@ def direct_reader(schema, parent_type, field_nodes) -> Callable[[Any], Any] | No
         type_name = resolve.keywords.get("parent_type_name") or parent_type.name
         return partial(_read_global_id, type_name)
     return None
+
+
+def direct_object_attribute(schema, parent_type, field_nodes) -> tuple[str, Any, GraphQLObjectType, Any] | None:
+    """(attribute, default, object type, field type) for a field that graphene's default resolver
+    reads from an attribute and whose type is an object type (an edge's `node`, a
+    connection's `pageInfo`): such a field needs no resolver call either."""
+    field_def = get_field_def(schema, parent_type, field_nodes[0])
+    if field_def is None or field_nodes[0].arguments:
+        return None
+    named = field_def.type.of_type if is_non_null_type(field_def.type) else field_def.type
+    resolve = field_def.resolve
+    if not is_object_type(named) or not isinstance(resolve, partial) or resolve.func is not dict_or_attr_resolver:
+        return None
+    attname, default = resolve.args
+    return attname, default, named, field_def.type
 
 
 def _read_attribute(attname: str, default: Any, serialize: Callable[[Any], Any], non_null: bool, source: Any) -> Any:
@@ -107,27 +122,55 @@ class CalendarExecutionContext(ExecutionContext):
     def execute_fields(self, parent_type, source_value, path, fields):
         results: dict[str, Any] = {}
         pending = False
-        for response_name, field_nodes, read in self._field_plan(parent_type, fields):
+        for response_name, field_nodes, read, object_read in self._field_plan(parent_type, fields):
             if read is not None:
                 value = read(source_value)
                 if value is not FALL_BACK:
                     results[response_name] = value
                     continue
             field_path = Path(path, response_name, parent_type.name)
-            result = self.execute_field(parent_type, source_value, field_nodes, field_path)
+            if object_read is not None:
+                result = self._object_directly(object_read, source_value, field_nodes, field_path)
+            else:
+                result = FALL_BACK
+            if result is FALL_BACK:
+                result = self.execute_field(parent_type, source_value, field_nodes, field_path)
             if result is not Undefined:
                 results[response_name] = result
                 pending = pending or isinstance(result, Future)
         return self._gather(results, list(results)) if pending else results
 
-    def _field_plan(self, parent_type, fields) -> list[tuple[str, list, Callable[[Any], Any] | None]]:
+    def _object_directly(self, object_read, source, field_nodes, path) -> Any:
+        """An object-typed attribute completed without a resolver call or a ResolveInfo;
+        FALL_BACK for anything the full path must handle (a null, a type mismatch)."""
+        attname, default, object_type, return_type = object_read
+        value = source.get(attname, default) if isinstance(source, dict) else getattr(source, attname, default)
+        if value is None or (object_type.is_type_of is not None and not object_type.is_type_of(value, None)):
+            return FALL_BACK
+        try:
+            completed = self.execute_fields(object_type, value, path, self.collect_subfields(object_type, field_nodes))
+        except Exception as raw_error:
+            # A non-null field below failed: as in execute_field, this field is null
+            # (reported here), or the error goes on up if this field is non-null.
+            return self.handle_field_error(located_error(raw_error, field_nodes, path.as_list()), return_type)
+        if isinstance(completed, Future):
+            return self._settle_later(completed, return_type, field_nodes, path)
+        return completed
+
+    def _field_plan(self, parent_type, fields) -> list[tuple]:
         """The fields of a selection with each one's direct reader, if it is a plain
         column; worked out once per selection of the operation, used for every row."""
         key = (parent_type, id(fields))
         cached = self._plans.get(key)
         if cached is None:
+            direct = not self.middleware_manager
             plan = [
-                (name, nodes, None if self.middleware_manager else direct_reader(self.schema, parent_type, nodes))
+                (
+                    name,
+                    nodes,
+                    direct_reader(self.schema, parent_type, nodes) if direct else None,
+                    direct_object_attribute(self.schema, parent_type, nodes) if direct else None,
+                )
                 for name, nodes in fields.items()
             ]
             # Keeping `fields` alive with its plan keeps its id from being reused.
