@@ -18,6 +18,7 @@ ARGS    ?=
 # The benchmarks' own database (created when missing, reseeded at every size), and more
 # arguments for `python -m bench`, e.g. make bench BENCH_ARGS="--sizes 10,100 --repeats 10".
 BENCH_URL  ?= postgres://root@127.0.0.1:5432/calendar_bench
+BENCH_HTTP_URL ?= postgres://root@127.0.0.1:5432/calendar_bench_http
 BENCH_ARGS ?=
 
 PY    := $(VENV)/bin/python
@@ -98,11 +99,13 @@ $(BENCH_STAMP): requirements-bench.txt requirements.txt | $(STAMP)
 	touch $@
 
 # bench: the in-process bench at 10 to 5,000 friends (ours, the naive baseline and the
-# one-statement floor; bench-output/inprocess.json), then the report: docs/benchmarks.md and .png.
+# one-statement floor; bench-output/inprocess.json), the Procfile's web process under wrk at
+# 100 and 1,000 friends with a 10,000-request memory soak (http.json), a profile of the home
+# screen at 1,000 friends (profile.json), then the report: docs/benchmarks.md and .png.
 bench: $(BENCH_STAMP) services
 	$(PY) -m bench --database-url '$(BENCH_URL)' $(BENCH_ARGS)
-# The HTTP load step (bench/http_load.py, writing bench-output/http.json) goes here: after the
-# in-process bench, before the report.
+	$(PY) -m bench.http_load --database-url '$(BENCH_HTTP_URL)'
+	$(PY) -m bench.profile --database-url '$(BENCH_URL)'
 	$(PY) -m bench.report
 
 # bench-ci: the bench at 10 and 100 friends with few requests, as CI runs it: fails on an SQL

@@ -195,6 +195,9 @@ def main(argv: list[str] | None = None) -> None:
     view, make_request = home_screen()
     for _ in range(max(1, args.warmup)):
         check(view(make_request()), args.friends)
+    from config.runtime import tune_garbage_collector
+
+    tune_garbage_collector()  # as the web process has it (config/wsgi.py)
     real_ms = unprofiled_ms(view, make_request, args.requests)
     stats = profile_requests(view, make_request, args.requests)
     split = split_ms(stats, args.requests)
