@@ -61,12 +61,14 @@ class GraphQLView(View):
 
     def answer(self, request: HttpRequest, read_operations, via_get: bool) -> HttpResponse:
         try:
-            operations, is_batch = read_operations()
-            viewer = viewer_for_request(request)
+            with recording_sql() as sql:
+                operations, is_batch = read_operations()
+                viewer = viewer_for_request(request)
         except RequestError as error:
-            return json_response(error_body(error.message), status=error.status)
+            return json_response(with_debug(error_body(error.message), sql), status=error.status)
         except CsrfRejected as rejection:
-            return json_response(error_body(f"CSRF check failed: {rejection}", FORBIDDEN), status=403)
+            body = error_body(f"CSRF check failed: {rejection}", FORBIDDEN)
+            return json_response(with_debug(body, sql), status=403)
         shared = RequestContext(request, viewer, optimized=self.optimized)
         results = [
             self.run(operation, RequestContext(request, viewer, shared.loaders, self.optimized), via_get)
@@ -89,8 +91,7 @@ class GraphQLView(View):
                 context,
                 allow_mutations=not via_get,
             )
-        if settings.DEBUG:
-            result.body["extensions"] = {**result.body.get("extensions", {}), "debug": sql.as_extension()}
+        with_debug(result.body, sql)
         return result
 
     def operations_from_body(self, request: HttpRequest) -> tuple[list[Any], bool]:
@@ -124,6 +125,13 @@ class GraphQLView(View):
             except orjson.JSONDecodeError:
                 raise RequestError("variables is not valid JSON.") from None
         return operation
+
+
+def with_debug(body: dict[str, Any], sql) -> dict[str, Any]:
+    """In DEBUG, every answer says what SQL it cost (`extensions.debug`)."""
+    if settings.DEBUG:
+        body["extensions"] = {**body.get("extensions", {}), "debug": sql.as_extension()}
+    return body
 
 
 def malformed_operation(operation: Any) -> str | None:

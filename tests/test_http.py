@@ -841,3 +841,11 @@ def test_in_debug_errors_and_each_operation_of_a_batch_carry_the_debug_extension
     assert counts[2] == 0
     assert sum(counts) == len([query for query in batch.queries if not is_token_lookup(query)])
     assert counts[1] > 0
+
+
+def test_in_debug_a_refused_request_carries_the_debug_extension_too(gql, settings):
+    settings.DEBUG = True
+    answer = gql.post("{not json", raw=True)
+    assert answer.status == 400
+    assert answer.body["extensions"]["debug"]["sqlCount"] == 0
+    assert answer.codes == ["BAD_REQUEST"]
