@@ -56,10 +56,6 @@ class BadUserInput(APIError):
     code = BAD_USER_INPUT
 
 
-class BadRequest(APIError):
-    code = BAD_REQUEST
-
-
 def invalid_value(message: str) -> GraphQLError:
     """An input value that does not parse (a scalar's own check): BAD_USER_INPUT
     wherever graphql-core reports it, in a variable or a literal."""
