@@ -69,6 +69,17 @@ def database_state() -> dict[str, list[dict]]:
     return {model.__name__: list(model.objects.order_by("pk").values()) for model in models}
 
 
+def token_of_someone_who_cannot_see(world, event, visibility: str, friends: bool) -> str:
+    """The token of a new user, a friend of the event's owner or not, once the event is
+    made `visibility` (chosen so that this user may not see it)."""
+    bob = world.user("bob")
+    if friends:
+        world.befriend(event.owner, bob)
+    event.visibility = visibility
+    event.save()
+    return world.token(bob)
+
+
 def event_input(**overrides) -> dict:
     return {
         "title": "Lunch",
@@ -517,12 +528,7 @@ def test_update_event_of_another_user_that_the_viewer_sees_is_forbidden(gql, wor
     ids=["private-of-a-friend", "private-of-a-stranger", "friends-only-of-a-stranger"],
 )
 def test_update_event_the_viewer_cannot_see_is_not_found(gql, world, alice, lunch, visibility, friends):
-    bob = world.user("bob")
-    if friends:
-        world.befriend(alice, bob)
-    lunch.visibility = visibility
-    lunch.save()
-    bob_token = world.token(bob)
+    bob_token = token_of_someone_who_cannot_see(world, lunch, visibility, friends)
     before = database_state()
 
     answer = mutate(gql, "updateEvent", {"id": world.id(lunch), "title": "Hijacked"}, bob_token)
@@ -660,12 +666,7 @@ def test_rsvp_to_a_public_event_of_a_stranger_is_allowed(gql, world, alice, lunc
     ids=["private-of-a-friend", "friends-only-of-a-stranger", "private-of-a-stranger"],
 )
 def test_rsvp_to_an_event_the_viewer_cannot_see_is_not_found(gql, world, alice, lunch, visibility, friends):
-    bob = world.user("bob")
-    if friends:
-        world.befriend(alice, bob)
-    lunch.visibility = visibility
-    lunch.save()
-    bob_token = world.token(bob)
+    bob_token = token_of_someone_who_cannot_see(world, lunch, visibility, friends)
     before = database_state()
     answer = mutate(gql, "rsvp", {"eventId": world.id(lunch), "status": "GOING"}, bob_token)
     fail(answer, "NOT_FOUND", name="rsvp")
