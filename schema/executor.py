@@ -58,6 +58,19 @@ def direct_reader(schema, parent_type, field_nodes) -> Callable[[Any], Any] | No
     return None
 
 
+def loader_reader(field_def, context: Any) -> Callable[[Any], Any] | None:
+    """A field declared with `schema.types.common.loader_field` (a count, isFriend,
+    viewerRsvp): the loader is asked directly, without a ResolveInfo or a resolver
+    call, and its pending value is a `PendingLeaf` instead of a settled future."""
+    declared = getattr(field_def.resolve, "loaded_by", None)
+    non_null = is_non_null_type(field_def.type)
+    leaf_type = field_def.type.of_type if non_null else field_def.type
+    if declared is None or context is None or not is_leaf_type(leaf_type):
+        return None
+    loader_class, key = declared
+    return partial(_read_through_loader, context, loader_class, key, leaf_type.serialize, non_null)
+
+
 def direct_object_attribute(schema, parent_type, field_nodes) -> tuple[str, Any, GraphQLObjectType, Any] | None:
     """(attribute, default, object type, field type) for a field that graphene's default resolver
     reads from an attribute and whose type is an object type (an edge's `node`, a
@@ -82,6 +95,44 @@ def _read_attribute(attname: str, default: Any, serialize: Callable[[Any], Any],
     except Exception:
         return FALL_BACK
     return FALL_BACK if serialized is Undefined else serialized
+
+
+def _read_through_loader(context, loader_class, key: str, serialize, non_null: bool, source: Any) -> Any:
+    if context.viewer is None:
+        return FALL_BACK  # the full path raises UNAUTHENTICATED
+    future = loader_class(context).load(getattr(source, key))
+    leaf = PendingLeaf(future, serialize, non_null)
+    return leaf.result() if future.done() else leaf
+
+
+class PendingLeaf:
+    """A scalar field's loader value still to come, serialized when it is in; to a
+    `Gathering` it looks like a future. Anything unexpected (an error, a null for a
+    non-null field) runs the field again through the full path, which reports it."""
+
+    __slots__ = ("future", "serialize", "non_null", "retry")
+
+    def __init__(self, future: Future, serialize: Callable[[Any], Any], non_null: bool) -> None:
+        self.future = future
+        self.serialize = serialize
+        self.non_null = non_null
+        self.retry: Callable[[], Any] | None = None
+
+    def when_done(self, callback: Callable[[], None]) -> None:
+        self.future.when_done(callback)
+
+    def result(self) -> Any:
+        try:
+            value = self.future.result()
+            serialized = None if value is None else self.serialize(value)
+        except Exception:
+            serialized = Undefined
+        if serialized is Undefined or (serialized is None and self.non_null):
+            if self.retry is None:
+                return FALL_BACK
+            retried = self.retry()
+            return retried.result() if isinstance(retried, Future) else retried
+        return serialized
 
 
 def _read_global_id(type_name: str, source: Any) -> Any:
@@ -125,6 +176,10 @@ class CalendarExecutionContext(ExecutionContext):
         for response_name, field_nodes, read, object_read in self._field_plan(parent_type, fields):
             if read is not None:
                 value = read(source_value)
+                if type(value) is PendingLeaf:
+                    retry = partial(self._retry_field, parent_type, source_value, field_nodes, path, response_name)
+                    value.retry = retry
+                    pending = True
                 if value is not FALL_BACK:
                     results[response_name] = value
                     continue
@@ -157,6 +212,16 @@ class CalendarExecutionContext(ExecutionContext):
             return self._settle_later(completed, return_type, field_nodes, path)
         return completed
 
+    def _direct_reader(self, parent_type, field_nodes) -> Callable[[Any], Any] | None:
+        read = direct_reader(self.schema, parent_type, field_nodes)
+        if read is None and not field_nodes[0].arguments:
+            field_def = get_field_def(self.schema, parent_type, field_nodes[0])
+            read = loader_reader(field_def, self.context_value) if field_def else None
+        return read
+
+    def _retry_field(self, parent_type, source, field_nodes, path, response_name) -> Any:
+        return self.execute_field(parent_type, source, field_nodes, Path(path, response_name, parent_type.name))
+
     def _field_plan(self, parent_type, fields) -> list[tuple]:
         """The fields of a selection with each one's direct reader, if it is a plain
         column; worked out once per selection of the operation, used for every row."""
@@ -168,7 +233,7 @@ class CalendarExecutionContext(ExecutionContext):
                 (
                     name,
                     nodes,
-                    direct_reader(self.schema, parent_type, nodes) if direct else None,
+                    self._direct_reader(parent_type, nodes) if direct else None,
                     direct_object_attribute(self.schema, parent_type, nodes) if direct else None,
                 )
                 for name, nodes in fields.items()
@@ -236,7 +301,7 @@ class CalendarExecutionContext(ExecutionContext):
     def _gather(container, keys) -> Any:
         """`container` (a dict or list) once every future in it is replaced by its
         value; a future of it if any is pending; fails as soon as one of them fails."""
-        pending = [key for key in keys if isinstance(container[key], Future)]
+        pending = [key for key in keys if isinstance(container[key], (Future, PendingLeaf))]
         if not pending:
             return container
         return Gathering(container, pending).future

@@ -12,7 +12,7 @@ from ..context import require_viewer
 from ..enums import RsvpStatus, Visibility
 from ..pagination import CountableConnection, connection_field, page_request
 from ..scalars import DateTime
-from .common import related_or_load
+from .common import loader_field, related_or_load
 
 needs_only_pk = gql_optimizer.resolver_hints(only=("id",))
 
@@ -45,17 +45,8 @@ class EventType(DjangoObjectType):
         require_viewer(info)
         return AttendeesByEventIdLoader(info.context).load((root.pk, page_request(first, after)))
 
-    @staticmethod
-    @needs_only_pk
-    def resolve_attendee_count(root: Event, info):
-        require_viewer(info)
-        return AttendeeCountByEventIdLoader(info.context).load(root.pk)
-
-    @staticmethod
-    @needs_only_pk
-    def resolve_viewer_rsvp(root: Event, info):
-        require_viewer(info)
-        return ViewerRsvpByEventIdLoader(info.context).load(root.pk)
+    resolve_attendee_count = staticmethod(loader_field(AttendeeCountByEventIdLoader))
+    resolve_viewer_rsvp = staticmethod(loader_field(ViewerRsvpByEventIdLoader))
 
 
 class EventConnection(CountableConnection):

@@ -20,6 +20,7 @@ from ..errors import Forbidden
 from ..pagination import CountableConnection, connection_field, page_request
 from ..scalars import Date, DateTime
 from ..windows import event_window
+from .common import loader_field
 
 # Fields computed by loaders read only the primary key of their parent.
 needs_only_pk = gql_optimizer.resolver_hints(only=("id",))
@@ -52,23 +53,9 @@ class UserType(DjangoObjectType):
     )
     event_count = graphene.Int(required=True, date=Date())
 
-    @staticmethod
-    @needs_only_pk
-    def resolve_is_friend(root: User, info) -> bool:
-        require_viewer(info)
-        return IsFriendByUserIdLoader(info.context).load(root.pk)
-
-    @staticmethod
-    @needs_only_pk
-    def resolve_friend_count(root: User, info):
-        require_viewer(info)
-        return FriendCountByUserIdLoader(info.context).load(root.pk)
-
-    @staticmethod
-    @needs_only_pk
-    def resolve_mutual_friend_count(root: User, info):
-        require_viewer(info)
-        return MutualFriendCountByUserIdLoader(info.context).load(root.pk)
+    resolve_is_friend = staticmethod(loader_field(IsFriendByUserIdLoader))
+    resolve_friend_count = staticmethod(loader_field(FriendCountByUserIdLoader))
+    resolve_mutual_friend_count = staticmethod(loader_field(MutualFriendCountByUserIdLoader))
 
     @staticmethod
     @needs_only_pk
