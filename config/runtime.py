@@ -6,7 +6,7 @@ import gc
 
 # A home-screen answer allocates a few hundred thousand short-lived objects; with
 # CPython's default threshold (700) that is hundreds of collections per request.
-GC_GEN0_THRESHOLD = 50_000
+GC_GEN0_THRESHOLD = 250_000
 
 
 def tune_garbage_collector() -> None:
