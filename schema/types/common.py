@@ -10,6 +10,10 @@ from loaders.base import DataLoader
 
 from ..context import require_viewer
 
+# A field computed by a loader reads only its parent's primary key: the optimizer
+# keeps root querysets narrow when every such field says so.
+needs_only_pk = gql_optimizer.resolver_hints(only=("id",))
+
 
 def related_or_load(root: Any, relation: str, loader_class: type[DataLoader], info) -> Any:
     """The related object if the optimizer already joined it (select_related), else its loader's batch."""
@@ -24,7 +28,7 @@ def loader_field(loader_class: type[DataLoader], key: str = "pk"):
     `key`: logged-in viewers only, reading only the parent's primary key. The executor
     sees the declaration (`loaded_by`) and asks the loader without a resolver call."""
 
-    @gql_optimizer.resolver_hints(only=("id",))
+    @needs_only_pk
     def resolve(root: Any, info) -> Any:
         require_viewer(info)
         return loader_class(info.context).load(getattr(root, key))

@@ -12,9 +12,7 @@ from ..context import require_viewer
 from ..enums import RsvpStatus, Visibility
 from ..pagination import CountableConnection, connection_field, page_request
 from ..scalars import DateTime
-from .common import loader_field, related_or_load
-
-needs_only_pk = gql_optimizer.resolver_hints(only=("id",))
+from .common import loader_field, needs_only_pk, related_or_load
 
 
 class EventType(DjangoObjectType):

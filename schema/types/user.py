@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import graphene
-import graphene_django_optimizer as gql_optimizer
 from graphene_django import DjangoObjectType
 
 from calendarapp.models import User
@@ -20,10 +19,7 @@ from ..errors import Forbidden
 from ..pagination import CountableConnection, connection_field, page_request
 from ..scalars import Date, DateTime
 from ..windows import event_window
-from .common import loader_field
-
-# Fields computed by loaders read only the primary key of their parent.
-needs_only_pk = gql_optimizer.resolver_hints(only=("id",))
+from .common import loader_field, needs_only_pk
 
 
 class UserType(DjangoObjectType):
