@@ -10,6 +10,7 @@ import hashlib
 import secrets
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.files.storage import storages
 from django.core.validators import MaxLengthValidator
 from django.db import models
 
@@ -38,6 +39,9 @@ class Friendship(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="friendships")
     friend = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the friendship began, on the change sequence (calendarapp.changes): from then
+    # on the friend's events are in the user's sync scope.
+    change_seq = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -86,6 +90,9 @@ class Event(models.Model):
     visibility = models.CharField(max_length=7, choices=Visibility.choices, default=Visibility.FRIENDS)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The change sequence number of the event's last change (calendarapp.changes): what
+    # delta sync compares with a client's cursor.
+    change_seq = models.BigIntegerField(default=0)
 
     objects = EventQuerySet.as_manager()
 
@@ -93,6 +100,8 @@ class Event(models.Model):
         indexes = [
             # Day overlap per owner: owner_id = ? AND starts_at < day_end AND ends_at > day_start.
             models.Index(fields=["owner", "starts_at", "ends_at"], name="event_owner_starts_ends"),
+            # Delta sync per owner: owner_id = ? AND change_seq > cursor.
+            models.Index(fields=["owner", "change_seq"], name="event_owner_change_seq"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -137,3 +146,60 @@ class AuthToken(models.Model):
         token = secrets.token_urlsafe(32)
         cls.objects.create(user=user, key_hash=hash_token(token))
         return token
+
+
+class ChangeCounter(models.Model):
+    """The change sequence: one row whose value every writing transaction increments
+    (calendarapp.changes.next_change_seq). The increment holds the row's lock until
+    commit, so sequence numbers become visible in the order they were handed out."""
+
+    value = models.BigIntegerField(default=0)
+
+
+class EndedFriendship(models.Model):
+    """One direction of a friendship that ended, kept so that delta sync can tell the
+    user to drop the former friend's events. Stored both ways, like Friendship."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="ended_friendships")
+    former_friend = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    change_seq = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "change_seq"], name="ended_friendship_user_seq")]
+
+
+class DeletedEvent(models.Model):
+    """A tombstone: the id of a deleted event, its owner and when it went, for delta sync."""
+
+    event_id = models.BigIntegerField()
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    change_seq = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "change_seq"], name="deleted_event_owner_seq")]
+
+
+def export_storage():
+    """Where export files go: the "exports" storage of settings.STORAGES."""
+    return storages["exports"]
+
+
+class ExportJob(models.Model):
+    """A CSV export of the owner's events on the days date_from to date_to (inclusive),
+    made in the background by calendarapp.tasks.export_events."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        RUNNING = "RUNNING"
+        DONE = "DONE"
+        FAILED = "FAILED"
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="export_jobs")
+    date_from = models.DateField()
+    date_to = models.DateField()
+    status = models.CharField(max_length=7, choices=Status.choices, default=Status.PENDING)
+    row_count = models.IntegerField(null=True, blank=True)
+    file = models.FileField(storage=export_storage, upload_to="exports/", blank=True)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
