@@ -5,7 +5,10 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+# Production settings unless told otherwise, as for config/wsgi.py: importing the `config`
+# package loads this module first, so a development default here would win over wsgi.py's
+# and serve production with DEBUG on. Locally: DJANGO_SETTINGS_MODULE=config.settings.dev.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("calendar")
 app.config_from_object("django.conf:settings", namespace="CELERY")
