@@ -131,6 +131,7 @@ def django_env(database_url: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="config.settings.production",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS=f"{HOST},localhost",
+        SECURE_SSL_REDIRECT="false",  # plain HTTP on 127.0.0.1: no router terminates TLS here
         DATABASE_URL=database_url,
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         PYTHONUNBUFFERED="1",

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from config.log_format import log_format
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
@@ -37,6 +39,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise, so static files are not logged; before the rest, so it times them.
+    "config.request_log.RequestLogMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -70,6 +74,20 @@ DATABASES = {
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
     )
 }
+# PostgreSQL cancels any statement running longer than this (milliseconds; 0 = never), so
+# a runaway query ends as an error before gunicorn's worker timeout (25 s) kills the worker.
+DATABASE_STATEMENT_TIMEOUT_MS = int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", "20000"))
+# Behind PgBouncer in transaction mode: no server-side cursors (a cursor would outlive the
+# transaction's server connection) and no connection startup options (PgBouncer refuses
+# them): set the statement timeout on the role instead (README, "Production").
+DATABASE_PGBOUNCER = env_bool("DATABASE_PGBOUNCER", False)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    if DATABASE_PGBOUNCER:
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    elif DATABASE_STATEMENT_TIMEOUT_MS:
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+            f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"
+        )
 
 AUTH_USER_MODEL = "calendarapp.User"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -104,7 +122,19 @@ STORAGES = {
 # local-memory cache, and background tasks run in-process, eagerly.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                # Redis down or slow must not fail or stall a request: a cache error reads as
+                # a miss (logged by django-redis), and no call waits longer than a second.
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+            },
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -130,11 +160,22 @@ GRAPHQL_DEFAULT_PAGE_SIZE = 20
 # Log every SQL statement the GraphQL endpoint runs to the console.
 GRAPHQL_LOG_SQL = env_bool("GRAPHQL_LOG_SQL", False)
 
+# The request log (config/request_log.py) lists the slowest SQL of requests slower than this.
+REQUEST_LOG_SLOW_MS = float(os.environ.get("REQUEST_LOG_SLOW_MS", "1000"))
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "calendar.cache"
+
+# One line per event on stderr: JSON for log collectors, text on a terminal (LOG_FORMAT).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "config.log_format.JsonFormatter"},
+        "text": {"()": "config.log_format.TextFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": log_format()}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "calendar": {"handlers": ["console"], "level": "DEBUG" if GRAPHQL_LOG_SQL else "INFO"},
+        "calendar": {"handlers": ["console"], "level": "DEBUG" if GRAPHQL_LOG_SQL else "INFO", "propagate": False},
     },
 }

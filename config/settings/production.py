@@ -14,6 +14,22 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("Set the SECRET_KEY environment variable for production.")
+if not ALLOWED_HOSTS:  # noqa: F405
+    raise ImproperlyConfigured(
+        "Set ALLOWED_HOSTS (comma-separated host names, e.g. calendar.example.com) for production."
+    )
+
+# HTTPS: the platform's router terminates TLS and says so in X-Forwarded-Proto. Health probes
+# come over plain HTTP from inside the platform, so they are not redirected.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)  # noqa: F405
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+# An hour until the site is known to work over HTTPS only; then raise it (e.g. 31536000).
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "3600"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)  # noqa: F405
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)  # noqa: F405
 STATIC_ROOT = BASE_DIR / "staticfiles"  # noqa: F405
 WHITENOISE_USE_FINDERS = False
 STORAGES = {

@@ -1,0 +1,66 @@
+"""Health endpoints for the platform and its load balancer: cheap, unauthenticated, and
+never touching the GraphQL machinery.
+
+- `GET /healthz`: the process is up and serving (no I/O).
+- `GET /readyz`: it can do its work: the database answers and, when REDIS_URL is set,
+  Redis does too. 503 with the failing checks otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_safe
+
+logger = logging.getLogger("calendar.health")
+
+
+@require_safe
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+@require_safe
+def readyz(request: HttpRequest) -> JsonResponse:
+    checks = {"database": check_database}
+    if settings.REDIS_URL:
+        checks["redis"] = check_redis
+    results = {name: run_check(name, check) for name, check in checks.items()}
+    ready = all(result["ok"] for result in results.values())
+    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": results}, status=200 if ready else 503)
+
+
+def run_check(name: str, check: Callable[[], None]) -> dict:
+    started = time.perf_counter()
+    try:
+        check()
+    except Exception as error:  # any failure means "not ready"; the log keeps the detail
+        logger.warning("readiness check %s failed: %s", name, error)
+        return {"ok": False, "error": type(error).__name__, "ms": elapsed_ms(started)}
+    return {"ok": True, "ms": elapsed_ms(started)}
+
+
+def elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+def check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def check_redis() -> None:
+    """Ping Redis directly: the cache itself ignores Redis errors (requests run uncached)."""
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        client.ping()
+    finally:
+        client.close()

@@ -1,0 +1,78 @@
+"""gunicorn's configuration for the Procfile's `web:` process, read from the environment.
+
+WEB_CONCURRENCY        worker processes (default: sized from the CPUs and the memory)
+GUNICORN_THREADS       threads per worker (default 4)
+WEB_MEMORY_PER_WORKER  MB a worker may use when sizing from memory (default 256)
+GUNICORN_TIMEOUT       seconds before a stuck worker is killed (default 25: under the
+                       platform router's 30 s, so the client gets our error, not the router's)
+GUNICORN_MAX_REQUESTS  requests before a worker is replaced (default 5000, with jitter)
+GUNICORN_KEEPALIVE     seconds an idle kept-alive connection stays open (default 75)
+PORT                   where to listen (default 8000)
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+def memory_limit_mb() -> int | None:
+    """The container's memory limit (cgroup v2, then v1), else the machine's memory."""
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as limit:
+                value = limit.read().strip()
+        except OSError:
+            continue
+        if value.isdigit() and int(value) < 1 << 60:  # "max" or a huge number mean no limit
+            return int(value) // (1 << 20)
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1 << 20)
+    except (ValueError, OSError):
+        return None
+
+
+def default_workers() -> int:
+    """One worker per CPU (a request is CPU-bound Python: more processes than cores only
+    add memory), but no more than the memory allows, and at least one. Threads, not extra
+    processes, absorb the waits on the database and on slow clients."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    memory = memory_limit_mb()
+    by_memory = memory // env_int("WEB_MEMORY_PER_WORKER", 256) if memory else cpus
+    return max(1, min(cpus, by_memory))
+
+
+bind = f"0.0.0.0:{env_int('PORT', 8000)}"
+workers = env_int("WEB_CONCURRENCY", default_workers())
+# gthread: the worker's main thread waits on sockets until a request's first bytes arrive,
+# and a thread pool runs requests; a client that sends its request slowly ties up one
+# thread, never the worker (scripts/production_check.py measures this).
+worker_class = "gthread"
+threads = env_int("GUNICORN_THREADS", 4)
+timeout = env_int("GUNICORN_TIMEOUT", 25)
+graceful_timeout = env_int("GUNICORN_GRACEFUL_TIMEOUT", 20)
+keepalive = env_int("GUNICORN_KEEPALIVE", 75)
+# Replace each worker after this many requests, at staggered moments, so memory that grows
+# slowly (a library's cache, fragmentation) can never grow until the platform kills it.
+max_requests = env_int("GUNICORN_MAX_REQUESTS", 5000)
+max_requests_jitter = env_int("GUNICORN_MAX_REQUESTS_JITTER", max(1, max_requests // 10))
+# Load Django once in the master: workers start fast and share its memory copy-on-write
+# (config/wsgi.py freezes it out of the garbage collector's sight, which keeps it shared).
+preload_app = True
+# Our request log (config/request_log.py) replaces gunicorn's access log.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# The platform's router terminates TLS and says so in X-Forwarded-Proto.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+
+
+def post_fork(server, worker):
+    """A worker must not share a database connection opened in the master."""
+    from django.db import connections
+
+    connections.close_all()
