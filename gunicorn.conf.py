@@ -1,13 +1,12 @@
 """gunicorn's configuration for the Procfile's `web:` process, read from the environment.
 
-WEB_CONCURRENCY        worker processes (default: sized from the CPUs and the memory)
-GUNICORN_THREADS       threads per worker (default 4)
-WEB_MEMORY_PER_WORKER  MB a worker may use when sizing from memory (default 256)
-GUNICORN_TIMEOUT       seconds before a stuck worker is killed (default 25: under the
-                       platform router's 30 s, so the client gets our error, not the router's)
-GUNICORN_MAX_REQUESTS  requests before a worker is replaced (default 5000, with jitter)
-GUNICORN_KEEPALIVE     seconds an idle kept-alive connection stays open (default 75)
-PORT                   where to listen (default 8000)
+WEB_CONCURRENCY              worker processes (default: sized from the CPUs and the memory)
+WEB_MEMORY_PER_WORKER        MB a worker may use when sizing from memory (default 256)
+GUNICORN_WORKER_CONNECTIONS  open connections per worker (default 1000)
+GUNICORN_TIMEOUT             seconds before an unresponsive worker is killed (default 25)
+GUNICORN_MAX_REQUESTS        requests before a worker is replaced (default 5000, with jitter)
+GUNICORN_KEEPALIVE           seconds an idle kept-alive connection stays open (default 75)
+PORT                         where to listen (default 8000)
 """
 
 from __future__ import annotations
@@ -38,8 +37,8 @@ def memory_limit_mb() -> int | None:
 
 def default_workers() -> int:
     """One worker per CPU (a request is CPU-bound Python: more processes than cores only
-    add memory), but no more than the memory allows, and at least one. Threads, not extra
-    processes, absorb the waits on the database and on slow clients."""
+    add memory), but no more than the memory allows, and at least one. The event loop, not
+    extra processes, absorbs slow clients."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     memory = memory_limit_mb()
     by_memory = memory // env_int("WEB_MEMORY_PER_WORKER", 256) if memory else cpus
@@ -48,11 +47,13 @@ def default_workers() -> int:
 
 bind = f"0.0.0.0:{env_int('PORT', 8000)}"
 workers = env_int("WEB_CONCURRENCY", default_workers())
-# gthread: the worker's main thread waits on sockets until a request's first bytes arrive,
-# and a thread pool runs requests; a client that sends its request slowly ties up one
-# thread, never the worker (scripts/production_check.py measures this).
-worker_class = "gthread"
-threads = env_int("GUNICORN_THREADS", 4)
+# gunicorn's asyncio worker serving config.asgi: it reads each request whole on its event
+# loop before Django sees it, so a client sending its request one byte a second holds a
+# socket, not a worker or a thread. (gthread was measured and dropped: seven such clients on
+# 2 workers x 4 threads stopped other requests being served; scripts/production_check.py.)
+# Django runs our synchronous view on one thread per worker, as a sync worker would.
+worker_class = "asgi"
+worker_connections = env_int("GUNICORN_WORKER_CONNECTIONS", 1000)
 timeout = env_int("GUNICORN_TIMEOUT", 25)
 graceful_timeout = env_int("GUNICORN_GRACEFUL_TIMEOUT", 20)
 keepalive = env_int("GUNICORN_KEEPALIVE", 75)

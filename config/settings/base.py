@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.log_format import log_format
 
@@ -137,7 +138,7 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = False
@@ -147,9 +148,23 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # How long Redis waits before handing an unacknowledged task to another worker.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    # Workers look for the tasks of dead workers every 10 s at most, or sooner with a short
+    # visibility timeout (kombu's own sweep runs every 100 s only).
+    "unacked_restore_interval": max(1, min(10, CELERY_VISIBILITY_TIMEOUT // 2)),
+    "unacked_restore_throttle": 1,
+    # An unreachable Redis fails the enqueue within seconds instead of hanging the request.
+    "socket_connect_timeout": 5,
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+
+# CSV exports (calendarapp.exports): the longest range of days one export may cover.
+EXPORT_MAX_DAYS = int(os.environ.get("EXPORT_MAX_DAYS", "1096"))  # three years, a leap day included
+if EXPORT_MAX_DAYS < 1:
+    raise ImproperlyConfigured(f"EXPORT_MAX_DAYS must be a positive number of days, not {EXPORT_MAX_DAYS}.")
 
 GRAPHENE = {"SCHEMA": "schema.schema.schema"}
 
@@ -157,9 +172,16 @@ GRAPHENE = {"SCHEMA": "schema.schema.schema"}
 GRAPHQL_MAX_BATCH = 20
 GRAPHQL_MAX_PAGE_SIZE = 100
 GRAPHQL_DEFAULT_PAGE_SIZE = 20
+# Delta sync (`changes`): changes per answer.
+GRAPHQL_SYNC_MAX_PAGE_SIZE = 500
+GRAPHQL_SYNC_DEFAULT_PAGE_SIZE = 100
 # Log every SQL statement the GraphQL endpoint runs to the console.
 GRAPHQL_LOG_SQL = env_bool("GRAPHQL_LOG_SQL", False)
 
+# The web process (config/asgi_bridge.py) refuses a request body larger than this (413), or
+# one that has not arrived whole after this long (408), before Django sees it.
+MAX_REQUEST_BODY_BYTES = int(os.environ.get("MAX_REQUEST_BODY_BYTES", str(10 * 1024 * 1024)))
+REQUEST_BODY_TIMEOUT_SECONDS = float(os.environ.get("REQUEST_BODY_TIMEOUT_SECONDS", "30"))
 # The request log (config/request_log.py) lists the slowest SQL of requests slower than this.
 REQUEST_LOG_SLOW_MS = float(os.environ.get("REQUEST_LOG_SLOW_MS", "1000"))
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
