@@ -14,7 +14,7 @@ from django.core.files.storage import storages
 from django.core.validators import MaxLengthValidator
 from django.db import models
 
-from .rules import EventQuerySet, FriendRequestQuerySet
+from .rules import EventQuerySet, ExportJobQuerySet, FriendRequestQuerySet
 from .timezones import validate_timezone
 
 
@@ -203,3 +203,5 @@ class ExportJob(models.Model):
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ExportJobQuerySet.as_manager()

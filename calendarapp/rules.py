@@ -7,6 +7,7 @@ loaders, mutations) starts from these querysets; none repeats the rule.
 - A friend sees the owner's PUBLIC and FRIENDS events.
 - Anyone else sees PUBLIC events only.
 - A friend request is seen by its sender and its recipient.
+- An export job (and its file) is seen by its owner only.
 """
 
 from __future__ import annotations
@@ -64,3 +65,9 @@ class EventQuerySet(models.QuerySet):
 class FriendRequestQuerySet(models.QuerySet):
     def visible_to(self, viewer: User) -> FriendRequestQuerySet:
         return self.filter(models.Q(from_user=viewer) | models.Q(to_user=viewer))
+
+
+class ExportJobQuerySet(models.QuerySet):
+    def visible_to(self, viewer: User) -> ExportJobQuerySet:
+        """An export, and the file it makes, are its owner's only."""
+        return self.filter(owner=viewer)

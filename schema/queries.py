@@ -7,14 +7,15 @@ import graphene_django_optimizer as gql_optimizer
 
 from calendarapp.models import User
 from loaders.events import FriendsEventsLoader, VisibleEventByIdLoader
+from loaders.exports import VisibleExportJobByIdLoader
 from loaders.friend_requests import IncomingFriendRequestsLoader, VisibleFriendRequestByIdLoader
 from loaders.users import UserByIdLoader
 
 from .context import require_viewer
-from .ids import parse_global_id
+from .ids import parse_global_id, pk_from_global_id
 from .pagination import connection_field, page_request
 from .scalars import Date
-from .types import EventConnection, FriendRequestConnection, UserType
+from .types import EventConnection, ExportJobType, FriendRequestConnection, UserType
 from .windows import event_window
 
 # The loader that fetches a node of each type, through the type's visibility rule.
@@ -22,6 +23,7 @@ NODE_LOADERS = {
     "User": UserByIdLoader,
     "Event": VisibleEventByIdLoader,
     "FriendRequest": VisibleFriendRequestByIdLoader,
+    "ExportJob": VisibleExportJobByIdLoader,
 }
 
 
@@ -35,6 +37,11 @@ class Query(graphene.ObjectType):
         date=Date(required=True),
     )
     incoming_friend_requests = connection_field(FriendRequestConnection, description="Pending, oldest first.")
+    export_job = graphene.Field(
+        ExportJobType,
+        id=graphene.ID(required=True),
+        description="One of the viewer's exports (from requestEventsExport); null if there is none with this ID.",
+    )
 
     @staticmethod
     def resolve_viewer(root, info):
@@ -67,3 +74,8 @@ class Query(graphene.ObjectType):
     def resolve_incoming_friend_requests(root, info, first=None, after=None):
         require_viewer(info)
         return IncomingFriendRequestsLoader(info.context).load(page_request(first, after))
+
+    @staticmethod
+    def resolve_export_job(root, info, id):
+        require_viewer(info)
+        return VisibleExportJobByIdLoader(info.context).load(pk_from_global_id(id, "ExportJob", field="id"))

@@ -16,6 +16,7 @@ class Mutation(graphene.ObjectType):
     send_friend_request = mutations.SendFriendRequest.Field()
     respond_to_friend_request = mutations.RespondToFriendRequest.Field()
     remove_friend = mutations.RemoveFriend.Field()
+    request_events_export = mutations.RequestEventsExport.Field()
 
 
 schema = graphene.Schema(query=Query, mutation=Mutation)

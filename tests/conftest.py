@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -123,6 +125,15 @@ def world(db) -> World:
 
 def utc(*args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """This run's own folder (config.settings.test.TEST_RUN_DIR: the SQLite test database,
+    export files) exists for the run and is removed after it."""
+    settings.TEST_RUN_DIR.mkdir(parents=True, exist_ok=True)
+    yield
+    shutil.rmtree(settings.TEST_RUN_DIR, ignore_errors=True)
 
 
 def pytest_addoption(parser):

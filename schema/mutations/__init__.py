@@ -1,5 +1,6 @@
 from .auth import Login, Signup
 from .events import CreateEvent, DeleteEvent, Rsvp, UpdateEvent
+from .exports import RequestEventsExport
 from .friends import RemoveFriend, RespondToFriendRequest, SendFriendRequest
 
 __all__ = [
@@ -7,6 +8,7 @@ __all__ = [
     "DeleteEvent",
     "Login",
     "RemoveFriend",
+    "RequestEventsExport",
     "RespondToFriendRequest",
     "Rsvp",
     "SendFriendRequest",

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import graphene
+from django.urls import reverse
+from graphene_django import DjangoObjectType
+
+from calendarapp.models import ExportJob
+
+from ..enums import ExportStatus
+from ..ids import global_id
+from ..scalars import Date, DateTime
+
+
+class ExportJobType(DjangoObjectType):
+    """A CSV export of the viewer's events, made in the background: poll it until its
+    status is DONE (then download `downloadUrl`) or FAILED (then read `error`)."""
+
+    class Meta:
+        model = ExportJob
+        name = "ExportJob"
+        interfaces = (graphene.relay.Node,)
+        fields = ("id", "created_at")
+
+    status = ExportStatus(required=True)
+    row_count = graphene.Int(description="How many events the file holds; set when DONE.")
+    download_url = graphene.String(
+        description="Where the owner downloads the CSV (a path on this server, same authentication); set when DONE."
+    )
+    error = graphene.String(description="Why the export failed, for the user; set when FAILED.")
+    from_ = Date(name="from", required=True, source="date_from", description="The first day exported.")
+    to = Date(required=True, source="date_to", description="The last day exported (included).")
+    created_at = DateTime(required=True)
+
+    @staticmethod
+    def resolve_download_url(root: ExportJob, info) -> str | None:
+        if root.status != ExportJob.Status.DONE:
+            return None
+        return reverse("export-download", args=[global_id("ExportJob", root.pk)])
+
+    @staticmethod
+    def resolve_error(root: ExportJob, info) -> str | None:
+        return root.error or None
