@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -74,12 +74,12 @@ class BufferedWSGIBridge:
             return
         environ = wsgi_environ(scope, body)
         loop = asyncio.get_running_loop()
-        status, headers, chunks = await loop.run_in_executor(self.executor, self.start_response_in_thread, environ)
+        status, headers, answer = await loop.run_in_executor(self.executor, self.start_response_in_thread, environ)
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        if isinstance(chunks, bytes):
-            await send({"type": "http.response.body", "body": chunks})
+        if isinstance(answer, bytes):
+            await send({"type": "http.response.body", "body": answer})
             return
-        await self.stream(chunks, send)
+        await self.stream(answer, send)
 
     async def read_body(self, receive: Callable) -> bytes:
         parts, size = [], 0
@@ -95,10 +95,10 @@ class BufferedWSGIBridge:
             if not message.get("more_body", False):
                 return b"".join(parts)
 
-    def start_response_in_thread(self, environ: Environ) -> tuple[int, list, bytes | Iterator[bytes]]:
+    def start_response_in_thread(self, environ: Environ) -> tuple[int, list, bytes | Iterable[bytes]]:
         """Run Django for one request. A whole answer comes back as bytes, with the response
         closed (Django's request_finished, which tends the connection, runs here, on this
-        thread); a streaming one (a file download) comes back as an iterator."""
+        thread); a streaming one (a file download) comes back as the response, to stream."""
         started: dict[str, Any] = {}
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info=None) -> None:
@@ -107,7 +107,7 @@ class BufferedWSGIBridge:
 
         response = self.wsgi_app(environ, start_response)
         if getattr(response, "streaming", False):
-            return started["status"], started["headers"], iter(response)
+            return started["status"], started["headers"], response
         try:
             body = b"".join(response)
         finally:
@@ -116,10 +116,12 @@ class BufferedWSGIBridge:
                 close()
         return started["status"], started["headers"], body
 
-    async def stream(self, chunks: Iterator[bytes], send: Callable) -> None:
-        """Send a streaming answer chunk by chunk, each read on the Django thread."""
+    async def stream(self, response: Iterable[bytes], send: Callable) -> None:
+        """Send a streaming answer chunk by chunk, each read on the Django thread, which
+        also closes the response at the end."""
         loop = asyncio.get_running_loop()
         try:
+            chunks = await loop.run_in_executor(self.executor, iter, response)
             while True:
                 chunk = await loop.run_in_executor(self.executor, next, chunks, None)
                 if chunk is None:
@@ -127,7 +129,7 @@ class BufferedWSGIBridge:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
         finally:
-            close = getattr(chunks, "close", None)
+            close = getattr(response, "close", None)
             if close:
                 await loop.run_in_executor(self.executor, close)
 

@@ -1,0 +1,206 @@
+"""config/asgi_bridge.py: Django behind gunicorn's asyncio worker. Requests reach Django only
+whole, on one thread; answers go back over ASGI; oversized and stalled bodies never reach it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+
+import pytest
+from django.core.wsgi import get_wsgi_application
+
+from config.asgi_bridge import BufferedWSGIBridge, wsgi_environ
+
+GRAPHQL_BODY = json.dumps({"query": "{ viewer { id } }"}).encode()
+
+
+def http_scope(method: str = "POST", path: str = "/graphql", headers: list | None = None, query: bytes = b"") -> dict:
+    return {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "query_string": query,
+        "headers": headers if headers is not None else [(b"content-type", b"application/json")],
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 50000),
+        "scheme": "http",
+        "http_version": "1.1",
+    }
+
+
+def call(app, scope: dict, chunks: list[bytes], pause: float = 0.0) -> tuple[int, dict, bytes, list[dict]]:
+    """Drive `app` like an ASGI server: the body in `chunks`, `pause` seconds apart."""
+    sent: list[dict] = []
+
+    async def run() -> None:
+        pending = list(chunks)
+
+        async def receive() -> dict:
+            if pause:
+                await asyncio.sleep(pause)
+            chunk = pending.pop(0)
+            return {"type": "http.request", "body": chunk, "more_body": bool(pending)}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+
+    asyncio.run(run())
+    start = sent[0]
+    body = b"".join(message.get("body", b"") for message in sent[1:])
+    return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, body, sent
+
+
+class RecordingApp:
+    """A WSGI application that records what it was called with and on which thread."""
+
+    def __init__(self, chunks: list[bytes] | None = None, streaming: bool = False) -> None:
+        self.environs: list[dict] = []
+        self.threads: list[int] = []
+        self.closed_on: list[int] = []
+        self.chunks = chunks or [b"ok"]
+        self.streaming = streaming
+
+    def __call__(self, environ, start_response):
+        self.environs.append({**environ, "body": environ["wsgi.input"].read()})
+        self.threads.append(threading.get_ident())
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return RecordedResponse(self)
+
+
+class RecordedResponse:
+    def __init__(self, app: RecordingApp) -> None:
+        self.app = app
+        self.streaming = app.streaming
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.app.chunks)
+
+    def close(self) -> None:
+        self.app.closed_on.append(threading.get_ident())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_graphql_request_goes_through_django():
+    bridge = BufferedWSGIBridge(get_wsgi_application(), max_body_bytes=1 << 20, body_timeout=5)
+    status, headers, body, _ = call(bridge, http_scope(), [GRAPHQL_BODY])
+    assert status == 200
+    assert json.loads(body) == {"data": {"viewer": None}}
+    assert headers["content-type"] == "application/json" and "x-request-id" in headers
+
+
+def test_a_body_sent_in_pieces_reaches_the_application_whole():
+    app = RecordingApp()
+    bridge = BufferedWSGIBridge(app, max_body_bytes=1 << 20, body_timeout=5)
+    pieces = [GRAPHQL_BODY[i : i + 3] for i in range(0, len(GRAPHQL_BODY), 3)]
+    status, _, body, _ = call(bridge, http_scope(), pieces, pause=0.001)
+    assert (status, body) == (200, b"ok")
+    [environ] = app.environs
+    assert environ["body"] == GRAPHQL_BODY and environ["CONTENT_LENGTH"] == str(len(GRAPHQL_BODY))
+
+
+def test_an_oversized_body_is_413_and_never_reaches_the_application():
+    app = RecordingApp()
+    bridge = BufferedWSGIBridge(app, max_body_bytes=100, body_timeout=5)
+    status, headers, body, _ = call(bridge, http_scope(), [b"x" * 60, b"x" * 60])
+    assert status == 413 and headers["content-type"] == "application/json"
+    assert json.loads(body)["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert app.environs == []
+
+
+def test_a_body_that_stalls_is_408_and_never_reaches_the_application():
+    app = RecordingApp()
+    bridge = BufferedWSGIBridge(app, max_body_bytes=1 << 20, body_timeout=0.05)
+    status, _, body, _ = call(bridge, http_scope(), [b"{", b"}"], pause=0.2)
+    assert status == 408 and b"did not arrive within" in body
+    assert app.environs == []
+
+
+def test_a_client_gone_before_its_body_ends_costs_nothing():
+    app = RecordingApp()
+    bridge = BufferedWSGIBridge(app, max_body_bytes=1 << 20, body_timeout=5)
+    sent = []
+
+    async def run() -> None:
+        messages = [{"type": "http.request", "body": b"{", "more_body": True}, {"type": "http.disconnect"}]
+
+        async def receive() -> dict:
+            return messages.pop(0)
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        await bridge(http_scope(), receive, send)
+
+    asyncio.run(run())
+    assert sent == [] and app.environs == []
+
+
+def test_every_request_runs_on_the_same_single_thread_which_also_closes_the_response():
+    app = RecordingApp()
+    bridge = BufferedWSGIBridge(app, max_body_bytes=1 << 20, body_timeout=5)
+    for _ in range(3):
+        call(bridge, http_scope(), [GRAPHQL_BODY])
+    assert len(set(app.threads)) == 1 and app.threads[0] != threading.get_ident()
+    assert app.closed_on == app.threads
+
+
+def test_a_streaming_answer_is_sent_chunk_by_chunk_and_closed_on_the_django_thread():
+    app = RecordingApp(chunks=[b"id,title\n", b"1,a\n", b"2,b\n"], streaming=True)
+    bridge = BufferedWSGIBridge(app, max_body_bytes=1 << 20, body_timeout=5)
+    status, _, body, sent = call(bridge, http_scope(method="GET", headers=[]), [b""])
+    assert (status, body) == (200, b"id,title\n1,a\n2,b\n")
+    assert [message.get("more_body", False) for message in sent[1:]] == [True, True, True, False]
+    assert app.closed_on == app.threads
+
+
+def test_lifespan_startup_and_shutdown_are_acknowledged():
+    bridge = BufferedWSGIBridge(RecordingApp(), max_body_bytes=1, body_timeout=1)
+    sent = []
+
+    async def run() -> None:
+        messages = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+
+        async def receive() -> dict:
+            return messages.pop(0)
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        await bridge({"type": "lifespan"}, receive, send)
+
+    asyncio.run(run())
+    assert [message["type"] for message in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+class TestEnviron:
+    def test_request_line_and_headers_follow_pep_3333(self):
+        scope = http_scope(
+            method="GET",
+            path="/graphql/caf\u00e9",
+            query=b"query=%7Bviewer%7D",
+            headers=[
+                (b"content-type", b"application/json"),
+                (b"content-length", b"999"),
+                (b"accept", b"text/html"),
+                (b"accept", b"application/json"),
+                (b"x-forwarded-proto", b"https"),
+            ],
+        )
+        environ = wsgi_environ(scope, b"body")
+        assert environ["REQUEST_METHOD"] == "GET"
+        assert environ["PATH_INFO"] == "/graphql/caf\u00e9".encode().decode("latin-1")
+        assert environ["QUERY_STRING"] == "query=%7Bviewer%7D"
+        assert environ["CONTENT_TYPE"] == "application/json"
+        assert environ["CONTENT_LENGTH"] == "4"  # the body read, not what the client claimed
+        assert environ["HTTP_ACCEPT"] == "text/html,application/json"
+        assert environ["HTTP_X_FORWARDED_PROTO"] == "https"
+        assert environ["REMOTE_ADDR"] == "127.0.0.1" and environ["SERVER_NAME"] == "testserver"
+        assert environ["wsgi.input"].read() == b"body"
+
+    def test_a_header_with_underscores_cannot_pose_as_a_dashed_one(self):
+        scope = http_scope(headers=[(b"x_forwarded_proto", b"https")])
+        assert "HTTP_X_FORWARDED_PROTO" not in wsgi_environ(scope, b"")
