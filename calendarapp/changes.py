@@ -1,23 +1,61 @@
-"""The change sequence behind delta sync (`changes(since:, first:)` in ../shared/API.md).
+"""Delta sync (`changes(since:, first:)` in ../shared/API.md): the change sequence and
+the one statement that reads a page of changes.
 
-Every transaction that changes what a sync client may hold (an event created, edited,
-RSVPed to or deleted; a friendship made or ended) takes one number from the sequence and
-stamps it on what it wrote. The sequence is a single counter row, incremented in the
-writing transaction: the row stays locked until that transaction commits, so a later
-number is never visible before an earlier one, and a sync that has read the counter's
-value N has seen every change numbered N or less. A timestamp cannot promise that: two
-transactions may commit in the other order, or in the same instant.
+**The sequence.** Every transaction that changes what a sync client may hold (an event
+created, edited, RSVPed to or deleted; a friendship made or ended) takes one number from
+the sequence and stamps it on what it wrote. The sequence is a single counter row,
+incremented in the writing transaction: the row stays locked until that transaction
+commits, so a later number is never visible before an earlier one, and a sync that has
+read the counter's value N has seen every change numbered N or less. A timestamp cannot
+promise that: two transactions may commit in the other order, or in the same instant.
+Writers take the number after every other row lock they need (the counter is the last
+lock a transaction takes), so two writers never wait on each other in a cycle.
+
+**The items.** Each event the client may have to hear about is one item keyed
+(key, event id), where key is the sequence number of the last change that matters to
+the viewer: its own change, or for a friend's event the start of the friendship (so a
+new friend's existing events all arrive), or for a former friend's the friendship's
+end. An item is an upsert when the event is in the viewer's scope now
+(`Event.objects.in_sync_scope(viewer)` in calendarapp.rules), else a removal: a
+tombstone, a friend's event made PRIVATE, a former friend's event. A removal is only
+sent for an event the viewer may have held (its owner was a friend, and friends could
+see it, after the cursor), so no one learns the id of an event they never could see.
+
+**The cursor** is the position (key, event id) of the last item delivered, or (N, max)
+once everything up to counter value N is delivered; the first sync starts at (0, 0).
+It travels as base64 of "sync:v1:<key>:<event id>", so it survives a restart.
+A page holds the items after the cursor, in (key, event id) order, up to the counter
+value read in the same statement (one snapshot). Any later change to an item's state
+gives it a key above that value, so it comes again in a later page: applying the
+pages in order leaves the client holding exactly its scope, even when writes happen
+between two pages of one sync.
 """
 
 from __future__ import annotations
 
+import base64
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from django.db import connection
 
-from .models import ChangeCounter
+from .models import ChangeCounter, DeletedEvent, EndedFriendship, Event, Friendship
+from .rules import SEEN_BY_FRIENDS
+
+if TYPE_CHECKING:
+    from .models import User
+
+MAX_EVENT_ID = 2**63 - 1
+CURSOR_PREFIX = "sync:v1:"
+_CURSOR_BODY = re.compile(r"([0-9]{1,19}):([0-9]{1,19})")
+
+CHANGED, REMOVED, COUNTER = "changed", "removed", "counter"
 
 
 def next_change_seq() -> int:
-    """Take the next number of the change sequence; call inside the writing transaction."""
+    """Take the next number of the change sequence; call inside the writing transaction,
+    after taking every other row lock the transaction needs."""
     table = connection.ops.quote_name(ChangeCounter._meta.db_table)
     with connection.cursor() as cursor:
         # One statement on SQLite (>= 3.35) and PostgreSQL alike, creating the row if a
@@ -27,3 +65,162 @@ def next_change_seq() -> int:
             f"ON CONFLICT (id) DO UPDATE SET value = {table}.value + 1 RETURNING value"
         )
         return cursor.fetchone()[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a client is in the sequence of items: after (seq, event_id)."""
+
+    seq: int
+    event_id: int
+
+    @classmethod
+    def start(cls) -> Position:
+        return cls(0, 0)
+
+    @classmethod
+    def everything_up_to(cls, seq: int) -> Position:
+        return cls(seq, MAX_EVENT_ID)
+
+    def to_cursor(self) -> str:
+        return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{self.seq}:{self.event_id}".encode()).decode()
+
+    @classmethod
+    def from_cursor(cls, cursor: str) -> Position | None:
+        """The position a cursor stands for, or None if it is not a sync cursor."""
+        try:
+            text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        except (ValueError, UnicodeError):
+            return None
+        match = _CURSOR_BODY.fullmatch(text.removeprefix(CURSOR_PREFIX))
+        if not text.startswith(CURSOR_PREFIX) or match is None:
+            return None
+        seq, event_id = (int(group) for group in match.groups())
+        if seq > MAX_EVENT_ID or event_id > MAX_EVENT_ID:
+            return None
+        return cls(seq, event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePage:
+    """One answer of delta sync: ids in (key, event id) order, and where to go on from."""
+
+    changed_ids: list[int]
+    removed_ids: list[int]
+    next_position: Position
+    has_more: bool
+
+
+def changes_since(viewer: User, position: Position, first: int) -> ChangePage:
+    """The first `first` items after `position` in the viewer's sync scope, in one statement."""
+    params = {
+        "viewer": viewer.pk,
+        "seq": position.seq,
+        "after_id": position.event_id,
+        "limit": first + 1,
+        **{f"visible_{i}": visibility for i, visibility in enumerate(SEEN_BY_FRIENDS)},
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_page_statement(), params)
+        rows = cursor.fetchall()
+    counter = next(key for kind, _, key in rows if kind == COUNTER)
+    items = sorted((key, event_id, kind) for kind, event_id, key in rows if kind != COUNTER)
+    return _page_of(items, first, counter)
+
+
+def _page_of(items: list[tuple[int, int, str]], first: int, counter: int) -> ChangePage:
+    page, has_more = items[:first], len(items) > first
+    next_position = Position(*page[-1][:2]) if has_more else Position.everything_up_to(counter)
+    return ChangePage(
+        changed_ids=[event_id for _, event_id, kind in page if kind == CHANGED],
+        removed_ids=[event_id for _, event_id, kind in page if kind == REMOVED],
+        next_position=next_position,
+        has_more=has_more,
+    )
+
+
+# The statement, in parts. %(seq)s is the cursor's key. A friend's event is keyed by the
+# later of its last change and the start of the friendship (friend.since); it is a removal
+# only if friends cannot see it now but could after the cursor (hidden_seq), and the client
+# may hold the friend's events: the friendship is older than the cursor, or it ended (and
+# began again) since. Tables are filled in by _page_statement.
+_SCOPE = """
+counter AS (SELECT COALESCE(MAX(value), 0) AS seq FROM {counter}),
+friend AS (
+    SELECT friend_id AS owner_id, change_seq AS since FROM {friendship} WHERE user_id = %(viewer)s
+),
+ended AS (
+    SELECT former_friend_id AS owner_id, MAX(change_seq) AS until FROM {ended}
+    WHERE user_id = %(viewer)s AND change_seq >= %(seq)s GROUP BY former_friend_id
+),
+held_friend AS (
+    SELECT owner_id, since FROM friend WHERE since <= %(seq)s OR owner_id IN (SELECT owner_id FROM ended)
+),
+former_friend AS (
+    SELECT owner_id, until FROM ended WHERE owner_id NOT IN (SELECT owner_id FROM friend)
+)"""
+
+_FRIEND_EVENT_KIND = "CASE WHEN e.visibility IN ({visible}) THEN '{changed}' ELSE '{removed}' END"
+
+_ITEMS = """
+SELECT '{changed}' AS kind, id AS event_id, change_seq AS item_key FROM {event}
+WHERE owner_id = %(viewer)s AND change_seq >= %(seq)s
+UNION ALL
+SELECT {friend_event_kind}, e.id, e.change_seq
+FROM friend f JOIN {event} e ON e.owner_id = f.owner_id
+WHERE f.since < %(seq)s AND e.change_seq >= %(seq)s
+    AND (e.visibility IN ({visible}) OR e.hidden_seq >= %(seq)s)
+UNION ALL
+SELECT {friend_event_kind}, e.id, CASE WHEN e.change_seq > f.since THEN e.change_seq ELSE f.since END
+FROM friend f JOIN {event} e ON e.owner_id = f.owner_id
+WHERE f.since >= %(seq)s
+    AND (e.visibility IN ({visible})
+        OR (e.hidden_seq >= %(seq)s AND f.owner_id IN (SELECT owner_id FROM held_friend)))
+UNION ALL
+SELECT '{removed}', e.id, x.until
+FROM former_friend x JOIN {event} e ON e.owner_id = x.owner_id
+WHERE e.created_seq < x.until AND (e.visibility IN ({visible}) OR e.hidden_seq >= %(seq)s)
+UNION ALL
+SELECT '{removed}', event_id, change_seq FROM {deleted}
+WHERE owner_id = %(viewer)s AND change_seq >= %(seq)s
+UNION ALL
+SELECT '{removed}', d.event_id, d.change_seq
+FROM held_friend f JOIN {deleted} d ON d.owner_id = f.owner_id
+WHERE d.change_seq >= %(seq)s AND d.hidden_seq >= %(seq)s
+UNION ALL
+SELECT '{removed}', d.event_id, d.change_seq
+FROM former_friend x JOIN {deleted} d ON d.owner_id = x.owner_id
+WHERE d.change_seq >= %(seq)s AND d.hidden_seq >= %(seq)s AND d.created_seq < x.until"""
+
+_PAGE = """
+WITH {scope}
+SELECT kind, event_id, item_key FROM (
+    SELECT kind, event_id, item_key FROM ({items}) item
+    WHERE (item_key > %(seq)s OR (item_key = %(seq)s AND event_id > %(after_id)s))
+        AND item_key <= (SELECT seq FROM counter)
+    ORDER BY item_key, event_id
+    LIMIT %(limit)s
+) page
+UNION ALL
+SELECT '{counter_kind}', 0, seq FROM counter"""
+
+
+def _page_statement() -> str:
+    """The page statement with this database's table names, on one line (as logs and the
+    query snapshots show statements); built per call: cheap, and `connection` is per thread."""
+
+    def table(model) -> str:
+        return connection.ops.quote_name(model._meta.db_table)
+
+    visible = ", ".join(f"%(visible_{i})s" for i in range(len(SEEN_BY_FRIENDS)))
+    words = {"changed": CHANGED, "removed": REMOVED, "visible": visible}
+    tables = {
+        "counter": table(ChangeCounter),
+        "friendship": table(Friendship),
+        "ended": table(EndedFriendship),
+        "event": table(Event),
+        "deleted": table(DeletedEvent),
+    }
+    items = _ITEMS.format(friend_event_kind=_FRIEND_EVENT_KIND.format(**words), **words, **tables)
+    statement = _PAGE.format(scope=_SCOPE.format(**tables), items=items, counter_kind=COUNTER)
+    return " ".join(statement.split())

@@ -93,6 +93,11 @@ class Event(models.Model):
     # The change sequence number of the event's last change (calendarapp.changes): what
     # delta sync compares with a client's cursor.
     change_seq = models.BigIntegerField(default=0)
+    # When it was created, and when it was last made PRIVATE after its owner's friends
+    # could see it (null: never): delta sync tells a friend to drop only an event the
+    # friend may have held, so it never hands out the id of one they never could see.
+    created_seq = models.BigIntegerField(default=0)
+    hidden_seq = models.BigIntegerField(null=True, blank=True)
 
     objects = EventQuerySet.as_manager()
 
@@ -174,6 +179,10 @@ class DeletedEvent(models.Model):
     event_id = models.BigIntegerField()
     owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     change_seq = models.BigIntegerField()
+    # The event's created_seq, and when its owner's friends last lost sight of it: the
+    # deletion itself if they could see it then, else the event's hidden_seq.
+    created_seq = models.BigIntegerField(default=0)
+    hidden_seq = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["owner", "change_seq"], name="deleted_event_owner_seq")]

@@ -6,6 +6,8 @@ loaders, mutations) starts from these querysets; none repeats the rule.
 - The owner sees all their events.
 - A friend sees the owner's PUBLIC and FRIENDS events.
 - Anyone else sees PUBLIC events only.
+- Delta sync (`changes`) keeps the viewer's own events and the friends' events the
+  viewer sees: not strangers' PUBLIC events (calendarapp.changes applies SEEN_BY_FRIENDS).
 - A friend request is seen by its sender and its recipient.
 - An export job (and its file) is seen by its owner only.
 """
@@ -38,6 +40,11 @@ SEEN_BY_FRIENDS = ("PUBLIC", "FRIENDS")
 SEEN_BY_ANYONE = ("PUBLIC",)
 
 
+def seen_by_friends(visibility: str) -> bool:
+    """Whether the owner's friends see an event of this visibility."""
+    return visibility in SEEN_BY_FRIENDS
+
+
 class EventQuerySet(models.QuerySet):
     def visible_to(self, viewer: User) -> EventQuerySet:
         return self.filter(
@@ -51,6 +58,13 @@ class EventQuerySet(models.QuerySet):
         viewer's own excluded), the same rule written so that PostgreSQL drives the
         query from the friend list instead of testing every event against an OR."""
         return self.filter(owner__in=friend_ids_of(viewer), visibility__in=SEEN_BY_FRIENDS)
+
+    def in_sync_scope(self, viewer: User) -> EventQuerySet:
+        """What delta sync keeps on the viewer's device: the viewer's own events and the
+        events of the viewer's friends that the viewer may see."""
+        return self.filter(
+            models.Q(owner=viewer) | models.Q(owner__in=friend_ids_of(viewer), visibility__in=SEEN_BY_FRIENDS)
+        )
 
     def overlapping(self, start, end) -> EventQuerySet:
         """Events overlapping [start, end); either bound may be None (open)."""

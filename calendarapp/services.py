@@ -4,6 +4,9 @@ They validate with the models' own rules (`full_clean`) and raise Django's
 ValidationError (bad input, keyed by field), PermissionDenied (not yours) or
 ObjectDoesNotExist (not visible, so not there); the GraphQL layer maps those to
 error codes and runs each call in one transaction.
+
+Every function that changes what a delta-sync client may hold stamps its writes with one
+number of the change sequence (calendarapp.changes), taken after its row locks.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import AuthToken, Event, FriendRequest, Friendship, Rsvp, User
+from .changes import next_change_seq
+from .models import AuthToken, DeletedEvent, EndedFriendship, Event, FriendRequest, Friendship, Rsvp, User
+from .rules import seen_by_friends
 
 EVENT_FIELDS = ("title", "description", "location", "starts_at", "ends_at", "all_day", "visibility")
 
@@ -67,31 +72,52 @@ def _check_event(event: Event) -> Event:
 
 def create_event(owner: User, **fields: Any) -> Event:
     event = _check_event(Event(owner=owner, **fields))
+    event.change_seq = event.created_seq = next_change_seq()
     event.save()
     return event
 
 
 def update_event(viewer: User, event_id: int, **fields: Any) -> Event:
     event = own_event(viewer, event_id)
+    was_seen_by_friends = seen_by_friends(event.visibility)
     for name, value in fields.items():
         if value is None:
             raise ValidationError({name: "This field cannot be null."})
         setattr(event, name, value)
-    _check_event(event).save()
+    _check_event(event)
+    event.change_seq = next_change_seq()
+    if was_seen_by_friends and not seen_by_friends(event.visibility):
+        event.hidden_seq = event.change_seq
+    event.save()
     return event
 
 
 def delete_event(viewer: User, event_id: int) -> None:
-    own_event(viewer, event_id).delete()
+    """Deletes the event and leaves a tombstone for delta sync."""
+    event = own_event(viewer, event_id)
+    seq = next_change_seq()
+    DeletedEvent.objects.create(
+        event_id=event.pk,
+        owner_id=event.owner_id,
+        change_seq=seq,
+        created_seq=event.created_seq,
+        hidden_seq=seq if seen_by_friends(event.visibility) else event.hidden_seq,
+    )
+    event.delete()
 
 
 def set_rsvp(viewer: User, event_id: int, status: str | None) -> Event:
-    """Anyone who can see an event may RSVP to it; a None status clears the RSVP."""
-    event = visible_event(viewer, event_id)
+    """Anyone who can see an event may RSVP to it; a None status clears the RSVP.
+
+    The event's change_seq moves too (its attendeeCount and viewerRsvp changed), but not
+    its updatedAt. The event row is locked first: writers lock rows before the counter."""
+    event = visible_event(viewer, event_id, for_update=True)
     if status is None:
         Rsvp.objects.filter(event=event, user=viewer).delete()
     else:
         Rsvp.objects.update_or_create(event=event, user=viewer, defaults={"status": status})
+    event.change_seq = next_change_seq()
+    Event.objects.filter(pk=event.pk).update(change_seq=event.change_seq)
     return event
 
 
@@ -133,16 +159,28 @@ def respond_to_friend_request(viewer: User, request_id: int, accept: bool) -> tu
     if not accept:
         return request, None
     sender = request.from_user
+    seq = next_change_seq()
     Friendship.objects.bulk_create(
-        [Friendship(user=viewer, friend=sender), Friendship(user=sender, friend=viewer)], ignore_conflicts=True
+        [
+            Friendship(user=viewer, friend=sender, change_seq=seq),
+            Friendship(user=sender, friend=viewer, change_seq=seq),
+        ],
+        ignore_conflicts=True,
     )
     return request, sender
 
 
 def remove_friend(viewer: User, user_id: int) -> None:
-    """Ends the friendship for both sides."""
+    """Ends the friendship for both sides, and records the end for delta sync."""
     removed, _ = Friendship.objects.filter(
         Q(user=viewer, friend_id=user_id) | Q(user_id=user_id, friend=viewer)
     ).delete()
     if not removed:
         raise User.DoesNotExist("That user is not your friend.")
+    seq = next_change_seq()
+    EndedFriendship.objects.bulk_create(
+        [
+            EndedFriendship(user=viewer, former_friend_id=user_id, change_seq=seq),
+            EndedFriendship(user_id=user_id, former_friend=viewer, change_seq=seq),
+        ]
+    )

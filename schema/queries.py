@@ -6,6 +6,7 @@ import graphene
 import graphene_django_optimizer as gql_optimizer
 
 from calendarapp.models import User
+from loaders.changes import ChangeSetByPositionLoader
 from loaders.events import FriendsEventsLoader, VisibleEventByIdLoader
 from loaders.exports import VisibleExportJobByIdLoader
 from loaders.friend_requests import IncomingFriendRequestsLoader, VisibleFriendRequestByIdLoader
@@ -16,6 +17,7 @@ from .ids import parse_global_id, pk_from_global_id
 from .pagination import connection_field, page_request
 from .scalars import Date
 from .types import EventConnection, ExportJobType, FriendRequestConnection, UserType
+from .types.change_set import changes_field, sync_request
 from .windows import event_window
 
 # The loader that fetches a node of each type, through the type's visibility rule.
@@ -36,6 +38,7 @@ class Query(graphene.ObjectType):
         description="The day's events of all the viewer's friends (in the viewer's time zone), by startsAt, then id.",
         date=Date(required=True),
     )
+    changes = changes_field()
     incoming_friend_requests = connection_field(FriendRequestConnection, description="Pending, oldest first.")
     export_job = graphene.Field(
         ExportJobType,
@@ -69,6 +72,10 @@ class Query(graphene.ObjectType):
         viewer = require_viewer(info)
         start, end = event_window(viewer, date)
         return FriendsEventsLoader(info.context).load((start, end, page_request(first, after)))
+
+    @staticmethod
+    def resolve_changes(root, info, since=None, first=None):
+        return ChangeSetByPositionLoader(info.context).load(sync_request(info, since, first))
 
     @staticmethod
     def resolve_incoming_friend_requests(root, info, first=None, after=None):

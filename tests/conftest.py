@@ -15,6 +15,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from calendarapp.changes import next_change_seq
 from calendarapp.models import AuthToken, Event, Friendship, Rsvp, User
 from schema.ids import global_id
 
@@ -74,7 +75,8 @@ def gql(db) -> GraphQLClient:
 
 
 class World:
-    """Builds users, friendships and events directly in the database for tests."""
+    """Builds users, friendships and events directly in the database for tests, each
+    write numbered on the change sequence as the services number theirs."""
 
     def user(self, username: str, timezone: str = "UTC", display_name: str | None = None) -> User:
         return User.objects.create_user(
@@ -88,7 +90,10 @@ class World:
         return AuthToken.issue(user)
 
     def befriend(self, a: User, b: User) -> None:
-        Friendship.objects.bulk_create([Friendship(user=a, friend=b), Friendship(user=b, friend=a)])
+        seq = next_change_seq()
+        Friendship.objects.bulk_create(
+            [Friendship(user=a, friend=b, change_seq=seq), Friendship(user=b, friend=a, change_seq=seq)]
+        )
 
     def event(
         self,
@@ -99,16 +104,20 @@ class World:
         title: str = "Event",
         **fields: Any,
     ) -> Event:
+        seq = next_change_seq()
         return Event.objects.create(
             owner=owner,
             title=title,
             starts_at=starts_at,
             ends_at=starts_at + dt.timedelta(hours=hours),
             visibility=visibility,
+            change_seq=seq,
+            created_seq=seq,
             **fields,
         )
 
     def rsvp(self, user: User, event: Event, status: str = "GOING") -> Rsvp:
+        Event.objects.filter(pk=event.pk).update(change_seq=next_change_seq())
         return Rsvp.objects.create(user=user, event=event, status=status)
 
     @staticmethod

@@ -79,6 +79,8 @@ VARIABLES: dict[str, Callable[[User], dict]] = {
         }
     },
     "remove_friend": lambda power: {"input": {"userId": World.id(User.objects.get(username="demo_0001"))}},
+    # A first sync: a full page of 100 events at 60 friends, from many owners.
+    "sync": lambda power: {"since": None, "first": 100},
 }
 
 

@@ -175,6 +175,9 @@ GRAPHQL_DEFAULT_PAGE_SIZE = 20
 # Delta sync (`changes`): changes per answer.
 GRAPHQL_SYNC_MAX_PAGE_SIZE = 500
 GRAPHQL_SYNC_DEFAULT_PAGE_SIZE = 100
+# Delta sync (`changes`): changes per answer.
+GRAPHQL_SYNC_MAX_PAGE_SIZE = 500
+GRAPHQL_SYNC_DEFAULT_PAGE_SIZE = 100
 # Log every SQL statement the GraphQL endpoint runs to the console.
 GRAPHQL_LOG_SQL = env_bool("GRAPHQL_LOG_SQL", False)
 

@@ -1,9 +1,11 @@
+from .change_set import ChangeSetType
 from .event import EventConnection, EventType
 from .export_job import ExportJobType
 from .friend_request import FriendRequestConnection, FriendRequestType
 from .user import UserConnection, UserType
 
 __all__ = [
+    "ChangeSetType",
     "EventConnection",
     "EventType",
     "ExportJobType",

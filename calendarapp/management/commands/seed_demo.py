@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
+from calendarapp.changes import next_change_seq
 from calendarapp.models import AuthToken, Event, FriendRequest, Friendship, Rsvp, User, Visibility
 
 POWER_USERNAME = "power"
@@ -206,6 +207,9 @@ def delete_events(events: QuerySet[Event]) -> None:
 
 def seed(opts: SeedOptions) -> SeedCounts:
     counts = SeedCounts()
+    # One change (delta sync) for everything inserted: data reseeded after a client synced
+    # is newer than the client's cursor.
+    seq = next_change_seq()
     # Hashing is deliberately slow; every demo user shares the same password, so hash once.
     password_hash = make_password(opts.password)
     users = build_users(opts, rng_for(opts, "users"), password_hash)
@@ -217,7 +221,7 @@ def seed(opts: SeedOptions) -> SeedCounts:
     friend_ids = [ids[friend_username(i, opts.friends)] for i in range(1, opts.friends + 1)]
     stranger_ids = [ids[stranger_username(i)] for i in range(1, STRANGER_COUNT + 1)]
 
-    friendships = build_friendships(power_id, friend_ids, rng_for(opts, "friendships"))
+    friendships = build_friendships(power_id, friend_ids, rng_for(opts, "friendships"), seq)
     Friendship.objects.bulk_create(friendships, batch_size=BATCH_SIZE)
     counts.friendships = len(friendships) // 2
 
@@ -225,7 +229,7 @@ def seed(opts: SeedOptions) -> SeedCounts:
     FriendRequest.objects.bulk_create(requests, batch_size=BATCH_SIZE)
     counts.friend_requests = len(requests)
 
-    events, owner_positions = build_events(opts, rng_for(opts, "events"), friend_ids)
+    events, owner_positions = build_events(opts, rng_for(opts, "events"), friend_ids, seq)
     event_ids = insert_events(events)
     counts.events = len(events)
 
@@ -281,7 +285,7 @@ def fetch_user_ids() -> dict[str, int]:
     return dict(demo_users().values_list("username", "id"))
 
 
-def build_friendships(power_id: int, friend_ids: list[int], rng: random.Random) -> list[Friendship]:
+def build_friendships(power_id: int, friend_ids: list[int], rng: random.Random, seq: int) -> list[Friendship]:
     """Both directions of every friendship (see the Friendship model)."""
     pairs = [(power_id, friend_id) for friend_id in friend_ids]
     for i, friend_id in enumerate(friend_ids):
@@ -291,13 +295,15 @@ def build_friendships(power_id: int, friend_ids: list[int], rng: random.Random) 
         pairs.extend((friend_id, other_id) for other_id in chosen)
     rows = []
     for a, b in pairs:
-        rows.append(Friendship(user_id=a, friend_id=b))
-        rows.append(Friendship(user_id=b, friend_id=a))
+        rows.append(Friendship(user_id=a, friend_id=b, change_seq=seq))
+        rows.append(Friendship(user_id=b, friend_id=a, change_seq=seq))
     return rows
 
 
-def build_events(opts: SeedOptions, rng: random.Random, friend_ids: list[int]) -> tuple[list[Event], list[int]]:
-    """The events, and for each the position of its owner in `friend_ids`."""
+def build_events(
+    opts: SeedOptions, rng: random.Random, friend_ids: list[int], seq: int
+) -> tuple[list[Event], list[int]]:
+    """The events, numbered `seq` on the change sequence, and for each the position of its owner in `friend_ids`."""
     zone = ZoneInfo(POWER_TIMEZONE)
     days = [opts.start + dt.timedelta(days=d) for d in range(opts.days)]
     opening_hours = [
@@ -309,12 +315,12 @@ def build_events(opts: SeedOptions, rng: random.Random, friend_ids: list[int]) -
     for position, owner_id in enumerate(friend_ids):
         for opens, closes in opening_hours:
             for _ in range(opts.events_per_day):
-                events.append(build_event(rng, owner_id, opens, closes))
+                events.append(build_event(rng, owner_id, opens, closes, seq))
                 owner_positions.append(position)
     return events, owner_positions
 
 
-def build_event(rng: random.Random, owner_id: int, opens: dt.datetime, closes: dt.datetime) -> Event:
+def build_event(rng: random.Random, owner_id: int, opens: dt.datetime, closes: dt.datetime, seq: int) -> Event:
     """An event between `opens` and `closes` (local, aware), on a SLOT_MINUTES grid."""
     open_minutes = (closes - opens) // dt.timedelta(minutes=1)
     duration = rng.randrange(MIN_DURATION_MINUTES, MAX_DURATION_MINUTES + 1, SLOT_MINUTES)
@@ -329,6 +335,8 @@ def build_event(rng: random.Random, owner_id: int, opens: dt.datetime, closes: d
         starts_at=starts_at.astimezone(dt.UTC),
         ends_at=(starts_at + dt.timedelta(minutes=duration)).astimezone(dt.UTC),
         visibility=weighted_choice(rng, VISIBILITY_CHOICES),
+        change_seq=seq,
+        created_seq=seq,
     )
 
 

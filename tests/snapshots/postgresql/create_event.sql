@@ -1,7 +1,8 @@
--- create_event: 6 SQL queries (postgresql)
+-- create_event: 7 SQL queries (postgresql)
 SELECT "calendarapp_authtoken"."id", "calendarapp_authtoken"."user_id", "calendarapp_user"."id", "calendarapp_user"."password", "calendarapp_user"."last_login", "calendarapp_user"."is_superuser", "calendarapp_user"."username", "calendarapp_user"."first_name", "calendarapp_user"."last_name", "calendarapp_user"."email", "calendarapp_user"."is_staff", "calendarapp_user"."is_active", "calendarapp_user"."date_joined", "calendarapp_user"."display_name", "calendarapp_user"."timezone", "calendarapp_user"."avatar_url" FROM "calendarapp_authtoken" INNER JOIN "calendarapp_user" ON ("calendarapp_authtoken"."user_id" = "calendarapp_user"."id") WHERE ("calendarapp_authtoken"."key_hash" = ? AND "calendarapp_user"."is_active") ORDER BY "calendarapp_authtoken"."id" ASC LIMIT ?;
 SAVEPOINT "savepoint";
-INSERT INTO "calendarapp_event" ("owner_id", "title", "description", "location", "starts_at", "ends_at", "all_day", "visibility", "created_at", "updated_at") VALUES (?, ?, ?, ?, ?::timestamptz, ?::timestamptz, false, ?, ?::timestamptz, ?::timestamptz) RETURNING "calendarapp_event"."id";
+INSERT INTO "calendarapp_changecounter" (id, value) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET value = "calendarapp_changecounter".value + ? RETURNING value;
+INSERT INTO "calendarapp_event" ("owner_id", "title", "description", "location", "starts_at", "ends_at", "all_day", "visibility", "created_at", "updated_at", "change_seq", "created_seq", "hidden_seq") VALUES (?, ?, ?, ?, ?::timestamptz, ?::timestamptz, false, ?, ?::timestamptz, ?::timestamptz, ?, ?, NULL) RETURNING "calendarapp_event"."id";
 SELECT "calendarapp_rsvp"."event_id" AS "event_id", COUNT("calendarapp_rsvp"."id") AS "n" FROM "calendarapp_rsvp" WHERE ("calendarapp_rsvp"."status" = ? AND "calendarapp_rsvp"."event_id" IN (...)) GROUP BY ?;
 SELECT "calendarapp_rsvp"."event_id" AS "event_id", "calendarapp_rsvp"."status" AS "status" FROM "calendarapp_rsvp" WHERE ("calendarapp_rsvp"."event_id" IN (...) AND "calendarapp_rsvp"."user_id" = ?);
 RELEASE SAVEPOINT "savepoint";
