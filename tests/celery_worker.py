@@ -1,0 +1,189 @@
+"""A real Celery worker for the tests: a `celery worker` subprocess on Redis and on the
+test database, and the test process's Celery app sending to that worker's queue.
+
+Each test gets a queue of its own on Redis database 12 (EXPORT_TEST_REDIS_URL), so test
+runs in the same checkout at the same time never take each other's tasks; the queue's
+keys are deleted afterwards, and nothing else in that database is touched.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import kombu.pools
+import redis
+from django.conf import settings
+from django.db import connection
+
+from config.celery import app as celery_app
+
+REDIS_URL = os.environ.get("EXPORT_TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
+REPO = Path(__file__).resolve().parent.parent
+# Redis hands an unacknowledged task to another worker after this many seconds.
+VISIBILITY_TIMEOUT = 2
+STARTUP_TIMEOUT = 30
+
+
+def new_queue_name() -> str:
+    return f"export-tests-{uuid.uuid4().hex[:12]}"
+
+
+def delete_queue(queue: str) -> None:
+    """Remove what kombu keeps in Redis for `queue` (the list and its binding)."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"*{queue}*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+def database_url_for_workers() -> str:
+    """The test database as a DATABASE_URL, for a worker process to use."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    if connection.vendor != "postgresql":
+        raise RuntimeError(f"No worker test set-up for {connection.vendor}")
+    credentials = quote(db["USER"] or "", safe="") + (f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else "")
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@contextmanager
+def sending_to(queue: str) -> Iterator[None]:
+    """The test process's Celery app sends tasks to `queue` on Redis (not in-process) for a while."""
+    conf = celery_app.conf
+    saved = {name: conf[name] for name in ("broker_url", "task_always_eager", "task_default_queue")}
+    conf.update(broker_url=REDIS_URL, task_always_eager=False, task_default_queue=queue)
+    _forget_connections()
+    try:
+        yield
+    finally:
+        _forget_connections()
+        conf.update(saved)
+        _forget_connections()
+
+
+@contextmanager
+def broker_at(url: str) -> Iterator[None]:
+    """The test process's Celery app sends tasks to the broker at `url` for a while."""
+    conf = celery_app.conf
+    saved = {name: conf[name] for name in ("broker_url", "task_always_eager")}
+    conf.update(broker_url=url, task_always_eager=False)
+    _forget_connections()
+    try:
+        yield
+    finally:
+        _forget_connections()
+        conf.update(saved)
+        _forget_connections()
+
+
+def _forget_connections() -> None:
+    """Close the broker connections and drop the routing made from the previous settings
+    (Celery builds them once, from the configuration of the moment, and kombu keeps its
+    connection pools in a registry of its own)."""
+    kombu.pools.reset()
+    celery_app._pool = None
+    celery_app.__dict__.pop("amqp", None)
+
+
+class Worker:
+    """One `celery worker` process, its log in a file; `start()` returns once it is ready."""
+
+    def __init__(
+        self,
+        queue: str,
+        log_path: Path,
+        app: str = "config",
+        pool: str = "solo",
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.queue = queue
+        self.log_path = log_path
+        self.app = app
+        self.pool = pool
+        self.extra_env = extra_env or {}
+        self.process: subprocess.Popen | None = None
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            self.app,
+            "worker",
+            f"--pool={self.pool}",
+            "--concurrency=1",
+            "--queues",
+            self.queue,
+            "--hostname",
+            f"{self.queue}-{uuid.uuid4().hex[:6]}@%h",
+            "--loglevel=INFO",
+            "--without-mingle",
+            "--without-gossip",
+            "--without-heartbeat",
+        ]
+
+    def environment(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": database_url_for_workers(),
+            "REDIS_URL": REDIS_URL,
+            "EXPORT_ROOT": str(settings.STORAGES["exports"]["OPTIONS"]["location"]),
+            "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
+            "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
+        }
+
+    def start(self) -> Worker:
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                self.command(),
+                cwd=REPO,
+                env=self.environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: kill() reaches the pool's children
+            )
+        wait_for(lambda: " ready." in self.log(), STARTUP_TIMEOUT, "the worker to start", self)
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool's processes: no chance to acknowledge or requeue anything."""
+        if self.alive():
+            os.killpg(self.process.pid, signal.SIGKILL)
+        if self.process is not None:
+            self.process.wait(timeout=10)
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str, *workers: Worker) -> object:
+    """Poll `condition` until it is truthy (returning its value), or fail after `timeout`
+    seconds, with the workers' logs in the message."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline or any(worker.process and not worker.alive() for worker in workers):
+            logs = "\n".join(f"--- {worker.log_path.name}:\n{worker.log()[-4000:]}" for worker in workers)
+            raise AssertionError(f"Gave up waiting for {what} after {timeout} s.\n{logs}")
+        time.sleep(0.05)
