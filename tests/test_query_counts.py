@@ -8,6 +8,7 @@ and from tests/snapshots/<database>/<operation>.sql, with the new statements.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
@@ -16,7 +17,8 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
-from calendarapp.models import AuthToken, Event, FriendRequest, User
+from calendarapp.models import AuthToken, Event, ExportJob, FriendRequest, User
+from schema.ids import global_id
 from tests import query_snapshots
 from tests.conftest import GraphQLClient, World
 
@@ -46,6 +48,13 @@ def event_without_rsvp_of(power: User) -> Event:
 
 def own_event(power: User) -> Event:
     return World().event(power, Event.objects.order_by("starts_at").first().starts_at, title="Mine")
+
+
+def finished_export_of(power: User) -> str:
+    """The ID of a DONE export of the viewer's week (polling it reads the job, not the file)."""
+    week = {"date_from": dt.date(2026, 11, 23), "date_to": dt.date(2026, 11, 29)}
+    job = ExportJob.objects.create(owner=power, status=ExportJob.Status.DONE, row_count=28, **week)
+    return global_id("ExportJob", job.pk)
 
 
 # The variables each operation runs with, made from the seeded world (and run before counting).
@@ -79,6 +88,8 @@ VARIABLES: dict[str, Callable[[User], dict]] = {
         }
     },
     "remove_friend": lambda power: {"input": {"userId": World.id(User.objects.get(username="demo_0001"))}},
+    "request_events_export": lambda power: {"input": {"from": DAY, "to": "2026-11-29", "clientMutationId": "e1"}},
+    "export_job": lambda power: {"id": finished_export_of(power)},
     # A first sync: a full page of 100 events at 60 friends, from many owners.
     "sync": lambda power: {"since": None, "first": 100},
 }
