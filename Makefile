@@ -19,6 +19,7 @@ ARGS    ?=
 # arguments for `python -m bench`, e.g. make bench BENCH_ARGS="--sizes 10,100 --repeats 10".
 BENCH_URL  ?= postgres://root@127.0.0.1:5432/calendar_bench
 BENCH_HTTP_URL ?= postgres://root@127.0.0.1:5432/calendar_bench_http
+BENCH_EXPORT_URL ?= postgres://root@127.0.0.1:5432/calendar_bench_export
 BENCH_ARGS ?=
 
 PY    := $(VENV)/bin/python
@@ -101,17 +102,21 @@ $(BENCH_STAMP): requirements-bench.txt requirements.txt | $(STAMP)
 # bench: the in-process bench at 10 to 5,000 friends (ours, the naive baseline and the
 # one-statement floor; bench-output/inprocess.json), the Procfile's web process under wrk at
 # 100 and 1,000 friends with a 10,000-request memory soak (http.json), a profile of the home
-# screen at 1,000 friends (profile.json), then the report: docs/benchmarks.md and .png.
+# screen at 1,000 friends (profile.json), a CSV export of 1,000 and 100,000 events through a
+# real worker (export_memory.json: its peak memory), then the report: docs/benchmarks.md and .png.
 bench: $(BENCH_STAMP) services
 	$(PY) -m bench --database-url '$(BENCH_URL)' $(BENCH_ARGS)
 	$(PY) -m bench.http_load --database-url '$(BENCH_HTTP_URL)'
 	$(PY) -m bench.profile --database-url '$(BENCH_URL)'
+	$(PY) -m bench.export_memory --database-url '$(BENCH_EXPORT_URL)'
 	$(PY) -m bench.report
 
 # bench-ci: the bench at 10 and 100 friends with few requests, as CI runs it: fails on an SQL
-# count or an answer that differs from ours, never on a time.
+# count or an answer that differs from ours, never on a time; then an export of 1,000 and
+# 20,000 events through a real worker, failing if its peak memory grows with the events.
 bench-ci: $(STAMP) services
 	$(PY) -m bench --ci --database-url '$(BENCH_URL)'
+	$(PY) -m bench.export_memory --ci --database-url '$(BENCH_EXPORT_URL)'
 
 # clean: remove generated files; the virtualenv stays (rm -rf .venv to rebuild it).
 clean:

@@ -6,6 +6,8 @@ one-statement SQL floor, at 10 to 5,000 friends.
   writes bench-output/inprocess.json.
 - `python -m bench.http_load`: the Procfile's web process under load; bench-output/http.json.
 - `python -m bench.profile`: where the home screen's time goes; bench-output/profile.json.
+- `python -m bench.export_memory`: a CSV export's peak memory in a real Celery worker, at
+  1,000 and 100,000 events; bench-output/export_memory.json (`--ci`: 1,000 and 20,000).
 - `python -m bench.report`: docs/benchmarks.md and docs/benchmarks.png from those files.
 
 `make bench` runs them in that order; `make bench-ci` is the small in-process run CI
