@@ -8,6 +8,7 @@ keys are deleted afterwards, and nothing else in that database is touched.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -44,6 +45,16 @@ def delete_queue(queue: str) -> None:
         keys = list(client.scan_iter(match=f"*{queue}*"))
         if keys:
             client.delete(*keys)
+    finally:
+        client.close()
+
+
+def unacknowledged_tasks(queue: str) -> int:
+    """How many tasks of `queue` a worker has taken from Redis and not acknowledged: kombu
+    keeps each in the `unacked` hash, as (message, exchange, routing key), until then."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        return sum(json.loads(entry)[2] == queue for entry in client.hvals("unacked"))
     finally:
         client.close()
 
