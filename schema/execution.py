@@ -1,44 +1,199 @@
-"""Running one GraphQL operation: a cached parsed-and-validated document, then
-execution with `CalendarExecutionContext`, every error given its code."""
+"""Running one GraphQL operation: its document (parsed, checked against the limits and
+validated once per process, kept by the query's SHA-256), then execution with
+`CalendarExecutionContext`, every error given its code.
+
+A query reaches here as text, as a hash alone (an automatic persisted query), or as both.
+A document already prepared is found by its hash alone: a repeated operation is neither
+parsed nor validated again, and one sent by hash does not even reach the shared cache.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import lru_cache
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, OperationType, parse, validate
+from django.conf import settings
+from django.core.signals import setting_changed
+from graphql import DocumentNode, GraphQLError, OperationType, parse, specified_rules, validate
 from graphql.execution import execute
-from graphql.language import ArgumentNode, Node, ObjectFieldNode, Visitor, visit
+from graphql.language import ArgumentNode, Node, ObjectFieldNode, OperationDefinitionNode, Visitor, visit
 from graphql.utilities import get_operation_ast
 
-from .errors import BAD_REQUEST, BAD_USER_INPUT, error_body, format_error
+from . import limits, persisted_queries
+from .errors import BAD_REQUEST, BAD_USER_INPUT, PERSISTED_QUERY_NOT_FOUND, QUERY_TOO_COMPLEX, error_body, format_error
 from .executor import CalendarExecutionContext
 from .schema import schema
 
 GRAPHQL_SCHEMA = schema.graphql_schema
+VALIDATION_RULES = (*specified_rules, limits.IntrospectionDepthRule)
 
 
-class DocumentErrors(Exception):
-    def __init__(self, errors: list[GraphQLError]) -> None:
-        self.errors = errors
+@dataclass
+class OperationResult:
+    """The `{"data", "errors"}` body of one operation, and the HTTP status it
+    would have on its own: 200 once execution started, 4xx when refused before."""
+
+    body: dict[str, Any]
+    status: int = 200
 
 
-@lru_cache(maxsize=512)
-def _parse_and_validate(query: str) -> DocumentNode | tuple[GraphQLError, ...]:
+def refused(message: str, status: int = 400, code: str = BAD_REQUEST) -> OperationResult:
+    return OperationResult(error_body(message, code), status)
+
+
+class OperationRefused(Exception):
+    """An operation answered before its document is known (a persisted query not found,
+    a hash that is not its query's, a query over the size limit)."""
+
+    def __init__(self, message: str, code: str = BAD_REQUEST, status: int = 400) -> None:
+        super().__init__(message)
+        self.result = OperationResult(error_body(message, code), status)
+
+
+def run_operation(
+    query: str | None,
+    variables: dict[str, Any] | None,
+    operation_name: str | None,
+    context: Any,
+    allow_mutations: bool = True,
+    query_hash: str | None = None,
+) -> OperationResult:
+    """Run one operation, given by its query, its persisted query's hash, or both; every
+    error in the answer carries its code."""
+    nul_at = _nul_character_at(variables, "variables")
+    if nul_at:
+        # PostgreSQL cannot store or even compare a string with a NUL character in it.
+        return refused(f"Strings must not contain NUL characters ({nul_at}).", code=BAD_USER_INPUT)
     try:
+        prepared = document_for(query, query_hash)
+    except OperationRefused as refusal:
+        return refusal.result
+    if prepared.document is None:
+        return OperationResult({"errors": [format_error(error, BAD_REQUEST) for error in prepared.errors]}, 400)
+    operation = get_operation_ast(prepared.document, operation_name)
+    refusal = _refusal_of(operation, operation_name, allow_mutations)
+    if refusal is None:
+        try:
+            prepared.cost_of(operation).check(variables)
+        except limits.QueryTooComplex as too_complex:
+            refusal = refused(too_complex.message, code=QUERY_TOO_COMPLEX)
+    return refusal or _execute(prepared.document, variables, operation_name, context)
+
+
+def _refusal_of(
+    operation: OperationDefinitionNode | None, operation_name: str | None, allow_mutations: bool
+) -> OperationResult | None:
+    """Why the selected operation may not run, if it may not."""
+    if operation is None:
+        if operation_name:
+            return refused(f"Unknown operation named '{operation_name}'.")
+        return refused("Must provide operationName when the document has several operations.")
+    if operation.operation == OperationType.SUBSCRIPTION:
+        return refused("Subscriptions are not supported.")
+    if operation.operation != OperationType.QUERY and not allow_mutations:
+        return refused(f"A {operation.operation.value} must be sent with POST.", 405)
+    return None
+
+
+def _execute(document: DocumentNode, variables, operation_name: str | None, context: Any) -> OperationResult:
+    result = execute(
+        GRAPHQL_SCHEMA,
+        document,
+        context_value=context,
+        variable_values=variables,
+        operation_name=operation_name,
+        execution_context_class=CalendarExecutionContext,
+    )
+    if result.data is None and result.errors and all(error.path is None for error in result.errors):
+        # Rejected before execution (variables that do not fit their types): no data at all.
+        return OperationResult({"errors": [format_error(error, BAD_USER_INPUT) for error in result.errors]}, 400)
+    body: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        body["errors"] = [format_error(error) for error in result.errors]
+    return OperationResult(body)
+
+
+def document_for(query: str | None, query_hash: str | None) -> PreparedDocument:
+    """The prepared document of an operation given by its query, its persisted query's hash,
+    or both (then the hash must be the query's, and the query is persisted for next time)."""
+    if query is None:
+        return _persisted_document(query_hash)
+    try:
+        limits.check_size(query)  # before hashing, storing or parsing anything
+    except limits.QueryTooComplex as refusal:
+        raise OperationRefused(refusal.message, QUERY_TOO_COMPLEX) from None
+    sha256 = persisted_queries.sha256_of(query)
+    if query_hash is not None and query_hash != sha256:
+        raise OperationRefused("The persisted query's sha256Hash is not the SHA-256 of its query.")
+    prepared = documents.get(sha256) or _prepare_and_keep(sha256, query)
+    if query_hash is not None and prepared.document is not None:
+        persisted_queries.store_query(sha256, query)
+    return prepared
+
+
+def _persisted_document(sha256: str) -> PreparedDocument:
+    prepared = documents.get(sha256)
+    if prepared is not None:
+        return prepared
+    query = persisted_queries.stored_query(sha256)
+    if query is None:
+        raise OperationRefused(persisted_queries.NOT_FOUND_MESSAGE, PERSISTED_QUERY_NOT_FOUND, status=200)
+    return _prepare_and_keep(sha256, query)
+
+
+def _prepare_and_keep(sha256: str, query: str) -> PreparedDocument:
+    prepared = prepare(query)
+    documents.put(sha256, prepared)
+    return prepared
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    """What a query text comes to, worked out once: its document and each operation's cost
+    plan, or the errors that stop it (syntax, limits, validation)."""
+
+    document: DocumentNode | None
+    errors: tuple[GraphQLError, ...] = ()
+    costs: Mapping[str | None, limits.OperationCost] = field(default_factory=dict)
+
+    def cost_of(self, operation: OperationDefinitionNode) -> limits.OperationCost:
+        return self.costs[operation.name.value if operation.name else None]
+
+
+def prepare(query: str) -> PreparedDocument:
+    """Lex, parse, check the shape of and validate `query`, cheapest refusals first."""
+    if _NUL_ESCAPE.search(query):
+        # PostgreSQL cannot store or even compare a string with a NUL character in it.
+        message = "Strings must not contain NUL characters (query)."
+        return PreparedDocument(None, (GraphQLError(message, extensions={"code": BAD_USER_INPUT}),))
+    try:
+        # Lexed first, so the parser never meets more tokens than graphql-core's own
+        # max_tokens would allow, nor more nesting than its recursion can take.
+        limits.check_tokens(query)
         document = parse(query)
+        limits.check_shape(document)
     except GraphQLError as error:
-        return (error,)
-    errors = validate(GRAPHQL_SCHEMA, document)
-    return tuple(_as_input_error(document, error) for error in errors) if errors else document
+        return PreparedDocument(None, (error,))
+    except limits.QueryTooComplex as refusal:
+        return PreparedDocument(None, (refusal.as_graphql_error(),))
+    errors = validate(GRAPHQL_SCHEMA, document, VALIDATION_RULES)
+    if errors:
+        return PreparedDocument(None, tuple(_as_input_error(document, error) for error in errors))
+    return PreparedDocument(document, costs=limits.operation_costs(GRAPHQL_SCHEMA, document))
+
+
+# A raw NUL in the query text is a syntax error; an escaped one would parse.
+_NUL_ESCAPE = re.compile(r"\\u0000", re.IGNORECASE)
 
 
 def _as_input_error(document: DocumentNode, error: GraphQLError) -> GraphQLError:
     """A literal value that does not fit its type is bad user input, not a bad
     request: tag it BAD_USER_INPUT with the argument or input field it is given for."""
-    tagged = bool(error.extensions and error.extensions.get("code"))
+    tagged = bool(error.extensions and error.extensions.get("code") == BAD_USER_INPUT)
     if not (tagged or error.message.startswith("Expected value of type")) or not error.nodes:
         return error
     return GraphQLError(
@@ -65,16 +220,62 @@ def _name_given_to(document: DocumentNode, value_node: Node) -> str | None:
     return found[0] if found else None
 
 
-def document_for(query: str) -> DocumentNode:
-    """The parsed, validated document; repeated operations skip both steps."""
-    result = _parse_and_validate(query)
-    if isinstance(result, tuple):
-        raise DocumentErrors(list(result))
-    return result
+@dataclass(frozen=True)
+class DocumentCacheStats:
+    hits: int
+    misses: int
+    size: int
+    capacity: int
 
 
-# A raw NUL in the query text is a syntax error; an escaped one would parse.
-_NUL_ESCAPE = re.compile(r"\\u0000", re.IGNORECASE)
+class DocumentCache:
+    """Prepared documents by the SHA-256 of their query, the least recently used dropped
+    beyond GRAPHQL_DOCUMENT_CACHE_SIZE; one per process, shared by its threads."""
+
+    def __init__(self) -> None:
+        self._documents: OrderedDict[str, PreparedDocument] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, sha256: str) -> PreparedDocument | None:
+        with self._lock:
+            prepared = self._documents.get(sha256)
+            if prepared is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._documents.move_to_end(sha256)
+            return prepared
+
+    def put(self, sha256: str, prepared: PreparedDocument) -> None:
+        with self._lock:
+            self._documents[sha256] = prepared
+            self._documents.move_to_end(sha256)
+            while len(self._documents) > settings.GRAPHQL_DOCUMENT_CACHE_SIZE:
+                self._documents.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._documents.clear()
+            self.hits = self.misses = 0
+
+    def stats(self) -> DocumentCacheStats:
+        with self._lock:
+            return DocumentCacheStats(
+                self.hits, self.misses, len(self._documents), settings.GRAPHQL_DOCUMENT_CACHE_SIZE
+            )
+
+
+documents = DocumentCache()
+
+
+def _forget_documents_when_limits_change(setting: str, **_: Any) -> None:
+    """A prepared document holds the verdicts of the limits of its time (tests override them)."""
+    if setting.startswith("GRAPHQL_"):
+        documents.clear()
+
+
+setting_changed.connect(_forget_documents_when_limits_change)
 
 
 def _nul_character_at(value: Any, path: str) -> str | None:
@@ -92,58 +293,3 @@ def _nul_character_at(value: Any, path: str) -> str | None:
         if found:
             return found
     return None
-
-
-@dataclass
-class OperationResult:
-    """The `{"data", "errors"}` body of one operation, and the HTTP status it
-    would have on its own: 200 once execution started, 4xx when refused before."""
-
-    body: dict[str, Any]
-    status: int = 200
-
-
-def refused(message: str, status: int = 400) -> OperationResult:
-    return OperationResult(error_body(message), status)
-
-
-def run_operation(
-    query: str,
-    variables: dict[str, Any] | None,
-    operation_name: str | None,
-    context: Any,
-    allow_mutations: bool = True,
-) -> OperationResult:
-    """Run one operation; every error in the answer carries its code."""
-    nul_at = _nul_character_at(variables, "variables") or ("query" if _NUL_ESCAPE.search(query) else None)
-    if nul_at:
-        # PostgreSQL cannot store or even compare a string with a NUL character in it.
-        return OperationResult(error_body(f"Strings must not contain NUL characters ({nul_at}).", BAD_USER_INPUT), 400)
-    try:
-        document = document_for(query)
-    except DocumentErrors as failure:
-        return OperationResult({"errors": [format_error(error, BAD_REQUEST) for error in failure.errors]}, 400)
-    operation = get_operation_ast(document, operation_name)
-    if operation is None:
-        if operation_name:
-            return refused(f"Unknown operation named '{operation_name}'.")
-        return refused("Must provide operationName when the document has several operations.")
-    if operation.operation == OperationType.SUBSCRIPTION:
-        return refused("Subscriptions are not supported.")
-    if operation.operation != OperationType.QUERY and not allow_mutations:
-        return refused(f"A {operation.operation.value} must be sent with POST.", 405)
-    result = execute(
-        GRAPHQL_SCHEMA,
-        document,
-        context_value=context,
-        variable_values=variables,
-        operation_name=operation_name,
-        execution_context_class=CalendarExecutionContext,
-    )
-    if result.data is None and result.errors and all(error.path is None for error in result.errors):
-        # Rejected before execution (variables that do not fit their types): no data at all.
-        return OperationResult({"errors": [format_error(error, BAD_USER_INPUT) for error in result.errors]}, 400)
-    body: dict[str, Any] = {"data": result.data}
-    if result.errors:
-        body["errors"] = [format_error(error) for error in result.errors]
-    return OperationResult(body)

@@ -1,13 +1,16 @@
 """The HTTP endpoint: `POST /graphql` (one operation or a batch), `GET /graphql`
-(queries, or GraphiQL for a browser). Whatever the input, the answer is JSON
-with error codes, never a 500 page."""
+(queries, or GraphiQL for a browser), each operation given by its query, by the hash of
+an automatic persisted query, or both. Whatever the input, the answer is JSON with error
+codes, never a 500 page."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.decorators import method_decorator
@@ -16,18 +19,20 @@ from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 
 from .auth import CsrfRejected, viewer_for_request
 from .context import RequestContext
-from .errors import FORBIDDEN, error_body
+from .errors import BAD_REQUEST, FORBIDDEN, QUERY_TOO_COMPLEX, error_body
 from .execution import OperationResult, refused, run_operation
 from .instrumentation import recording_sql
+from .persisted_queries import MalformedPersistedQuery, requested_hash
 
 
 class RequestError(Exception):
-    """A request we refuse before any operation runs (HTTP 4xx, code BAD_REQUEST)."""
+    """A request we refuse before any operation runs (HTTP 4xx, code BAD_REQUEST unless said)."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, code: str = BAD_REQUEST) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.code = code
 
 
 def json_response(body: Any, status: int = 200) -> HttpResponse:
@@ -35,7 +40,8 @@ def json_response(body: Any, status: int = 200) -> HttpResponse:
 
 
 def wants_graphiql(request: HttpRequest) -> bool:
-    return "query" not in request.GET and "text/html" in request.headers.get("Accept", "")
+    asks_graphql = "query" in request.GET or "extensions" in request.GET
+    return not asks_graphql and "text/html" in request.headers.get("Accept", "")
 
 
 @method_decorator(csrf_exempt, name="dispatch")  # checked in viewer_for_request for session users
@@ -65,7 +71,7 @@ class GraphQLView(View):
                 operations, is_batch = read_operations()
                 viewer = viewer_for_request(request)
         except RequestError as error:
-            return json_response(with_debug(error_body(error.message), sql), status=error.status)
+            return json_response(with_debug(error_body(error.message, error.code), sql), status=error.status)
         except CsrfRejected as rejection:
             body = error_body(f"CSRF check failed: {rejection}", FORBIDDEN)
             return json_response(with_debug(body, sql), status=403)
@@ -80,16 +86,18 @@ class GraphQLView(View):
         return json_response(results[0].body, status=results[0].status)
 
     def run(self, operation: Any, context: RequestContext, via_get: bool) -> OperationResult:
-        problem = malformed_operation(operation)
-        if problem:
-            return refused(problem)
+        try:
+            request = read_operation(operation)
+        except MalformedOperation as problem:
+            return refused(str(problem))
         with recording_sql() as sql:
             result = run_operation(
-                operation["query"],
-                operation.get("variables"),
-                operation.get("operationName"),
+                request.query,
+                request.variables,
+                request.operation_name,
                 context,
                 allow_mutations=not via_get,
+                query_hash=request.query_hash,
             )
         with_debug(result.body, sql)
         return result
@@ -100,6 +108,11 @@ class GraphQLView(View):
             raise RequestError(f"Send the request as application/json, not '{content_type or 'nothing'}'.", 415)
         try:
             body = orjson.loads(request.body)
+        except RequestDataTooBig:
+            # Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE, on its Content-Length.
+            size, limit = int(request.META["CONTENT_LENGTH"]), settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            message = f"Request body size {size:,} bytes exceeds the limit of {limit:,} bytes."
+            raise RequestError(message, 413, QUERY_TOO_COMPLEX) from None
         except orjson.JSONDecodeError as error:
             raise RequestError(f"The body is not valid JSON: {error}.") from None
         if isinstance(body, dict):
@@ -119,11 +132,12 @@ class GraphQLView(View):
             "query": request.GET.get("query"),
             "operationName": request.GET.get("operationName") or None,
         }
-        if request.GET.get("variables"):
-            try:
-                operation["variables"] = orjson.loads(request.GET["variables"])
-            except orjson.JSONDecodeError:
-                raise RequestError("variables is not valid JSON.") from None
+        for parameter in ("variables", "extensions"):  # JSON-encoded, as Apollo's clients send them
+            if request.GET.get(parameter):
+                try:
+                    operation[parameter] = orjson.loads(request.GET[parameter])
+                except orjson.JSONDecodeError:
+                    raise RequestError(f"{parameter} is not valid JSON.") from None
         return operation
 
 
@@ -134,15 +148,36 @@ def with_debug(body: dict[str, Any], sql) -> dict[str, Any]:
     return body
 
 
-def malformed_operation(operation: Any) -> str | None:
-    """Why `operation` is not a GraphQL request object, or None if it is one."""
+class MalformedOperation(ValueError):
+    """An operation of the request is not a GraphQL request object (BAD_REQUEST)."""
+
+
+@dataclass(frozen=True)
+class OperationRequest:
+    """One operation as the client asked for it: a query, a persisted query's hash, or both."""
+
+    query: str | None
+    query_hash: str | None
+    variables: dict[str, Any] | None
+    operation_name: str | None
+
+
+def read_operation(operation: Any) -> OperationRequest:
+    """The operation a GraphQL request object asks for; MalformedOperation says why it is not one."""
     if not isinstance(operation, dict):
-        return "Each operation must be an object with a query."
+        raise MalformedOperation("Each operation must be an object with a query.")
+    try:
+        query_hash = requested_hash(operation.get("extensions"))
+    except MalformedPersistedQuery as problem:
+        raise MalformedOperation(str(problem)) from None
     query = operation.get("query")
-    if not isinstance(query, str) or not query.strip():
-        return "The request has no query."
-    if operation.get("variables") is not None and not isinstance(operation["variables"], dict):
-        return "variables must be an object."
-    if operation.get("operationName") is not None and not isinstance(operation["operationName"], str):
-        return "operationName must be a string."
-    return None
+    if query is None and query_hash is None:
+        raise MalformedOperation("The request has no query.")
+    if query is not None and (not isinstance(query, str) or not query.strip()):
+        raise MalformedOperation("The request has no query.")
+    variables, operation_name = operation.get("variables"), operation.get("operationName")
+    if variables is not None and not isinstance(variables, dict):
+        raise MalformedOperation("variables must be an object.")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise MalformedOperation("operationName must be a string.")
+    return OperationRequest(query, query_hash, variables, operation_name)

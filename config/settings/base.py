@@ -175,9 +175,20 @@ GRAPHQL_DEFAULT_PAGE_SIZE = 20
 # Delta sync (`changes`): changes per answer.
 GRAPHQL_SYNC_MAX_PAGE_SIZE = 500
 GRAPHQL_SYNC_DEFAULT_PAGE_SIZE = 100
-# Delta sync (`changes`): changes per answer.
-GRAPHQL_SYNC_MAX_PAGE_SIZE = 500
-GRAPHQL_SYNC_DEFAULT_PAGE_SIZE = 100
+# What one operation may ask for, checked before it runs (schema/limits.py; QUERY_TOO_COMPLEX).
+# The app's largest operation, the home screen, has depth 9 and cost about 31,000.
+GRAPHQL_MAX_QUERY_BYTES = 64 * 1024  # the query text, checked before hashing or parsing
+GRAPHQL_MAX_TOKENS = 1_000  # checked before parsing; GraphiQL's introspection query has 180
+GRAPHQL_MAX_DEPTH = 12  # nested fields, through fragments; introspection has graphql-core's own rule
+GRAPHQL_MAX_ALIASES = 20
+GRAPHQL_MAX_FIELD_REPEATS = 10  # one field in one selection: validation is quadratic in repeats
+GRAPHQL_MAX_COST = 100_000  # each field, times the page sizes of the connections around it
+# Parsed and validated documents each process keeps, by the query's SHA-256.
+GRAPHQL_DOCUMENT_CACHE_SIZE = 512
+# How long the cache keeps an automatic persisted query after it was last sent in full. A
+# client that finds it gone sends the query again (one more round trip); a day keeps that
+# rare while queries anyone registered (APQ stores any valid query) do not pile up.
+GRAPHQL_PERSISTED_QUERY_TIMEOUT = 24 * 60 * 60
 # Log every SQL statement the GraphQL endpoint runs to the console.
 GRAPHQL_LOG_SQL = env_bool("GRAPHQL_LOG_SQL", False)
 
