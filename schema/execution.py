@@ -18,7 +18,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
-from graphql import DocumentNode, GraphQLError, OperationType, parse, specified_rules, validate
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    MaxIntrospectionDepthRule,
+    OperationType,
+    parse,
+    specified_rules,
+    validate,
+)
 from graphql.execution import execute
 from graphql.language import ArgumentNode, Node, ObjectFieldNode, OperationDefinitionNode, Visitor, visit
 from graphql.utilities import get_operation_ast
@@ -29,7 +37,10 @@ from .executor import CalendarExecutionContext
 from .schema import schema
 
 GRAPHQL_SCHEMA = schema.graphql_schema
-VALIDATION_RULES = (*specified_rules, limits.IntrospectionDepthRule)
+# graphql-core's rules, its bound on introspection reported as QUERY_TOO_COMPLEX.
+VALIDATION_RULES = tuple(
+    limits.IntrospectionDepthRule if rule is MaxIntrospectionDepthRule else rule for rule in specified_rules
+)
 
 
 @dataclass

@@ -13,8 +13,9 @@ Each check runs as early as its input allows, so that a hostile query costs litt
    page size given by a variable is read from that request's variables.
 
 Introspection (`__schema`, `__type`) does not count towards the depth: GraphiQL's
-introspection query is 13 fields deep, and `IntrospectionDepthRule`, run with validation,
-bounds the one recursion introspection allows (types of fields of types…) instead.
+introspection query is 13 fields deep, and graphql-core's own validation rule (reported
+as QUERY_TOO_COMPLEX by `IntrospectionDepthRule`) bounds the one recursion introspection
+allows, types of fields of types…
 """
 
 from __future__ import annotations
