@@ -54,8 +54,10 @@ from .errors import QUERY_TOO_COMPLEX, APIError
 MAX_NESTING = 64
 # The fields whose selections are introspection, bounded by IntrospectionDepthRule.
 INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
-# Fields paged by `first` whose page sizes are not the connections' (API.md: `changes`).
-SYNC_FIELDS = frozenset({("Query", "changes")})
+# The settings of a paged field's default and largest page size, for the fields (taking
+# `first`) whose page sizes are not the connections' GRAPHQL_DEFAULT/MAX_PAGE_SIZE.
+PAGE_SIZE_SETTINGS = {("Query", "changes"): ("GRAPHQL_SYNC_DEFAULT_PAGE_SIZE", "GRAPHQL_SYNC_MAX_PAGE_SIZE")}
+CONNECTION_PAGE_SIZE_SETTINGS = ("GRAPHQL_DEFAULT_PAGE_SIZE", "GRAPHQL_MAX_PAGE_SIZE")
 
 _OPENING = frozenset({TokenKind.BRACE_L, TokenKind.BRACKET_L, TokenKind.PAREN_L})
 _CLOSING = frozenset({TokenKind.BRACE_R, TokenKind.BRACKET_R, TokenKind.PAREN_R})
@@ -395,10 +397,8 @@ class CostPlanner:
         """The page size of a field taking `first`; None for any other field."""
         if "first" not in field_def.args:
             return None
-        if (parent_type.name, node.name.value) in SYNC_FIELDS:
-            default, maximum = settings.GRAPHQL_SYNC_DEFAULT_PAGE_SIZE, settings.GRAPHQL_SYNC_MAX_PAGE_SIZE
-        else:
-            default, maximum = settings.GRAPHQL_DEFAULT_PAGE_SIZE, settings.GRAPHQL_MAX_PAGE_SIZE
+        names = PAGE_SIZE_SETTINGS.get((parent_type.name, node.name.value), CONNECTION_PAGE_SIZE_SETTINGS)
+        default, maximum = (getattr(settings, name) for name in names)
         argument = next((argument.value for argument in node.arguments if argument.name.value == "first"), None)
         if isinstance(argument, VariableNode):
             return PageSize(default, maximum, variable=argument.name.value)
