@@ -114,6 +114,12 @@ def check_shape(document: DocumentNode) -> None:
     depth, limit = document_depth(document), settings.GRAPHQL_MAX_DEPTH
     if depth > limit:
         raise QueryTooComplex(f"Query depth {depth} exceeds the limit of {limit}.")
+    check_selections(document)
+
+
+def check_selections(document: DocumentNode) -> None:
+    """Refuse too many aliases in all, or one field selected too often in one selection
+    (graphql-core's validation compares every pair of them: 2,000 repeats of `id` take 5 s)."""
     aliases, (field, repeats) = 0, ("", 0)
     for fields in field_groups(document):
         aliases += sum(1 for node in fields if node.alias is not None)
@@ -123,7 +129,6 @@ def check_shape(document: DocumentNode) -> None:
     if aliases > settings.GRAPHQL_MAX_ALIASES:
         raise QueryTooComplex(f"Query has {aliases} aliases, over the limit of {settings.GRAPHQL_MAX_ALIASES}.")
     if repeats > settings.GRAPHQL_MAX_FIELD_REPEATS:
-        # graphql-core's validation compares every pair of them: 2,000 repeats of `id` take 5 s.
         raise QueryTooComplex(
             f"Field '{field}' is selected {repeats} times in one selection, "
             f"over the limit of {settings.GRAPHQL_MAX_FIELD_REPEATS}."
