@@ -31,6 +31,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import redis
+
 from .environment import REPO, configure_django, ensure_database, machine
 
 DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/calendar_bench_export"
@@ -85,8 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     queue = f"export-bench-{uuid.uuid4().hex[:8]}"
     sizes = CI_SIZES if args.ci else FULL_SIZES
     print(f"Export memory through a real worker (queue {queue} on {args.redis_url}):")
-    with tempfile.TemporaryDirectory(prefix="export-bench-") as export_root:
-        measurements = [measure(events, queue, args, Path(export_root)) for events in sizes]
+    try:
+        with tempfile.TemporaryDirectory(prefix="export-bench-") as export_root:
+            measurements = [measure(events, queue, args, Path(export_root)) for events in sizes]
+    finally:
+        delete_queue(args.redis_url, queue)
     growth_kb = measurements[-1].peak_kb - measurements[0].peak_kb
     passed = growth_kb <= args.allowance_mb * 1024
     write_report(args, measurements, growth_kb, passed)
@@ -223,6 +228,17 @@ def stop(worker: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
+
+
+def delete_queue(redis_url: str, queue: str) -> None:
+    """Remove what kombu kept in Redis for the bench's queue."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"*{queue}*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 def memory_of(pid: int) -> dict[str, int]:
