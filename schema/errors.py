@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from graphql import GraphQLError
 
 logger = logging.getLogger("calendar.errors")
@@ -113,12 +114,32 @@ def classify(error: GraphQLError, default_code: str) -> tuple[str, str, str | No
         return NOT_FOUND, "Not found.", None
     if isinstance(original, GraphQLError):  # an input value graphql-core could not coerce
         return BAD_USER_INPUT, error.message, _field_of_graphql_message(error.message)
+    database_message = database_failure_message(original)
+    if database_message:
+        logger.warning("Database failure in a resolver: %s", original)
+        return INTERNAL_SERVER_ERROR, database_message, None
     if original is not None:
         logger.error("Unhandled error in a resolver", exc_info=original)
         return INTERNAL_SERVER_ERROR, "Internal server error.", None
     if default_code == BAD_USER_INPUT or error.message.startswith("Expected value of type"):
         return BAD_USER_INPUT, error.message, _field_of_graphql_message(error.message)
     return default_code, error.message, None
+
+
+# PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout.
+QUERY_CANCELED = "57014"
+
+
+def database_failure_message(error: BaseException | None) -> str | None:
+    """What to tell the client about a database failure it may retry, or None if `error` is
+    not one: a statement over the time limit, or a database that cannot be reached."""
+    if not isinstance(error, DatabaseError):
+        return None
+    if getattr(error.__cause__, "pgcode", None) == QUERY_CANCELED:
+        return "The database took too long to answer and the operation was cancelled (statement timeout)."
+    if isinstance(error, OperationalError | InterfaceError):
+        return "The database is unavailable; try again shortly."
+    return None
 
 
 def format_error(error: GraphQLError, default_code: str = INTERNAL_SERVER_ERROR) -> dict[str, Any]:

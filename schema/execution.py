@@ -50,6 +50,8 @@ class OperationResult:
 
     body: dict[str, Any]
     status: int = 200
+    # The name of the operation that ran, as the document spells it (for the request log).
+    operation_name: str | None = None
 
 
 def refused(message: str, status: int = 400, code: str = BAD_REQUEST) -> OperationResult:
@@ -92,7 +94,9 @@ def run_operation(
             prepared.cost_of(operation).check(variables)
         except limits.QueryTooComplex as too_complex:
             refusal = refused(too_complex.message, code=QUERY_TOO_COMPLEX)
-    return refusal or _execute(prepared.document, variables, operation_name, context)
+    result = refusal or _execute(prepared.document, variables, operation_name, context)
+    result.operation_name = operation.name.value if operation and operation.name else operation_name
+    return result
 
 
 def _refusal_of(

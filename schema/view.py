@@ -5,12 +5,14 @@ codes, never a 500 page."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.decorators import method_decorator
@@ -19,10 +21,19 @@ from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 
 from .auth import CsrfRejected, viewer_for_request
 from .context import RequestContext
-from .errors import BAD_REQUEST, FORBIDDEN, QUERY_TOO_COMPLEX, error_body
+from .errors import (
+    BAD_REQUEST,
+    FORBIDDEN,
+    INTERNAL_SERVER_ERROR,
+    QUERY_TOO_COMPLEX,
+    database_failure_message,
+    error_body,
+)
 from .execution import OperationResult, refused, run_operation
 from .instrumentation import recording_sql
 from .persisted_queries import MalformedPersistedQuery, requested_hash
+
+logger = logging.getLogger("calendar.graphql")
 
 
 class RequestError(Exception):
@@ -75,12 +86,19 @@ class GraphQLView(View):
         except CsrfRejected as rejection:
             body = error_body(f"CSRF check failed: {rejection}", FORBIDDEN)
             return json_response(with_debug(body, sql), status=403)
+        except DatabaseError as error:  # e.g. PostgreSQL restarting while the token is looked up
+            message = database_failure_message(error)
+            if message is None:
+                raise
+            logger.warning("Database failure before the operations ran: %s", error)
+            return json_response(error_body(message, INTERNAL_SERVER_ERROR), status=503)
         shared = RequestContext(request, viewer, optimized=self.optimized)
         results = [
             self.run(operation, RequestContext(request, viewer, shared.loaders, self.optimized), via_get)
             for operation in operations
         ]
         shared.loaders.clear()  # frees the request's rows now rather than at the next GC
+        request.graphql_operation_names = [result.operation_name for result in results]
         if is_batch:
             return json_response([result.body for result in results])
         return json_response(results[0].body, status=results[0].status)

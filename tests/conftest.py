@@ -151,3 +151,14 @@ def pytest_addoption(parser):
         action="store_true",
         help="Rewrite tests/snapshots/<database>/*.sql from this run instead of comparing with them.",
     )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked postgres_only run in `make test`'s PostgreSQL pass; the SQLite pass
+    reports them as skipped, with the reason."""
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        return
+    skip = pytest.mark.skip(reason="PostgreSQL only: runs in make test's PostgreSQL pass")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
