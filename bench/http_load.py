@@ -132,6 +132,9 @@ def django_env(database_url: str) -> dict[str, str]:
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS=f"{HOST},localhost",
         SECURE_SSL_REDIRECT="false",  # plain HTTP on 127.0.0.1: no router terminates TLS here
+        # The soak measures each worker's memory over 10,000 requests: a recycled worker
+        # (gunicorn's max_requests, on in production) would hide any growth.
+        GUNICORN_MAX_REQUESTS="0",
         DATABASE_URL=database_url,
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         PYTHONUNBUFFERED="1",
