@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import runpy
 import subprocess
 import sys
@@ -414,3 +415,27 @@ class TestCacheNeverHidesChanges:
         self.home_screen_by_hash(gql, world.token(viewer), with_query=True)
         keys = [key.decode() for key in production_cache.keys("*")]
         assert keys and all(CACHE_KEY_PREFIX in key for key in keys)
+
+
+def test_graphiql_assets_have_hashed_names_and_a_ten_year_cache_lifetime(tmp_path):
+    environment = {"SECRET_KEY": STRONG_KEY, "ALLOWED_HOSTS": "testserver", "STATIC_ROOT": str(tmp_path)}
+    collected = django_process(
+        "from django.core.management import call_command\n"
+        "call_command('collectstatic', interactive=False, verbosity=0)",
+        **environment,
+    )
+    assert collected.returncode == 0, collected.stderr
+    served = django_process(
+        "import json, re\nfrom django.test import Client\nclient = Client()\n"
+        "page = client.get('/graphql', HTTP_ACCEPT='text/html', secure=True)\n"
+        'urls = re.findall(r\'(?:src|href)="(/static/[^"]+)"\', page.content.decode())\n'
+        "assets = {url: client.get(url, secure=True) for url in urls}\n"
+        "print(json.dumps({url: [r.status_code, r.headers.get('Cache-Control')] for url, r in assets.items()}))",
+        **environment,
+    )
+    assert served.returncode == 0, served.stderr
+    assets = json.loads(served.stdout.strip().splitlines()[-1])
+    assert len(assets) == 4  # GraphiQL's CSS, React, ReactDOM and GraphiQL itself
+    for url, (status, cache_control) in assets.items():
+        assert re.search(r"\.[0-9a-f]{12}\.(js|css)$", url), url
+        assert status == 200 and "max-age=315360000" in cache_control and "immutable" in cache_control
