@@ -1,5 +1,5 @@
 """Log formatting: one JSON object per line for log collectors, or a readable line on a
-terminal. A record's structured fields travel in its `request` extra (config/request_log.py)."""
+terminal. A record's structured fields travel in its `fields` extra (config/request_log.py)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            **getattr(record, "request", {}),
+            **getattr(record, "fields", {}),
         }
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
@@ -41,7 +41,7 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        fields = getattr(record, "request", None)
+        fields = getattr(record, "fields", None)
         if not fields:
             return text
         operations = ",".join(name or "anonymous" for name in fields["operations"] or [])

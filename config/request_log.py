@@ -95,7 +95,7 @@ class RequestLogMiddleware:
             request.method,
             request.path,
             response.status_code,
-            extra={"request": log_fields(request, response, duration_ms, tally, rss_before)},
+            extra={"fields": log_fields(request, response, duration_ms, tally, rss_before)},
         )
         return response
 

@@ -223,7 +223,7 @@ class TestHealth:
 
 
 def request_log_records(caplog) -> list[dict]:
-    return [record.request for record in caplog.records if record.name == "calendar.request"]
+    return [record.fields for record in caplog.records if record.name == "calendar.request"]
 
 
 @pytest.mark.django_db
@@ -275,7 +275,7 @@ class TestRequestLog:
 class TestLogFormats:
     def record(self) -> logging.LogRecord:
         record = logging.LogRecord("calendar.request", logging.INFO, __file__, 1, "GET %s %s", ("/healthz", 200), None)
-        record.request = {
+        record.fields = {
             "request_id": "abc",
             "operations": ["HomeScreen", None],
             "duration_ms": 12.5,
@@ -291,6 +291,13 @@ class TestLogFormats:
         line = json.loads(JsonFormatter().format(self.record()))
         assert line["message"] == "GET /healthz 200" and line["level"] == "INFO"
         assert line["sql_count"] == 5 and line["operations"] == ["HomeScreen", None] and line["time"].endswith("+00:00")
+
+    def test_djangos_own_records_format_too(self):
+        """django.request puts the request object in its records' `request` attribute."""
+        record = logging.LogRecord("django.request", logging.WARNING, __file__, 1, "Not Found: %s", ("/x",), None)
+        record.request, record.status_code = object(), 404
+        assert json.loads(JsonFormatter().format(record))["message"] == "Not Found: /x"
+        assert TextFormatter().format(record).endswith("django.request: Not Found: /x")
 
     def test_text_lines_read_as_a_sentence(self):
         text = TextFormatter().format(self.record())
