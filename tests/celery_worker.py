@@ -70,27 +70,18 @@ def database_url_for_workers() -> str:
     return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@contextmanager
-def sending_to(queue: str) -> Iterator[None]:
+def sending_to(queue: str):
     """The test process's Celery app sends tasks to `queue` on Redis (not in-process) for a while."""
-    conf = celery_app.conf
-    saved = {name: conf[name] for name in ("broker_url", "task_always_eager", "task_default_queue")}
-    conf.update(broker_url=REDIS_URL, task_always_eager=False, task_default_queue=queue)
-    _forget_connections()
-    try:
-        yield
-    finally:
-        _forget_connections()
-        conf.update(saved)
-        _forget_connections()
+    return broker_at(REDIS_URL, task_default_queue=queue)
 
 
 @contextmanager
-def broker_at(url: str) -> Iterator[None]:
+def broker_at(url: str, **more_settings: str) -> Iterator[None]:
     """The test process's Celery app sends tasks to the broker at `url` for a while."""
     conf = celery_app.conf
-    saved = {name: conf[name] for name in ("broker_url", "task_always_eager")}
-    conf.update(broker_url=url, task_always_eager=False)
+    changes = {"broker_url": url, "task_always_eager": False, **more_settings}
+    saved = {name: conf[name] for name in changes}
+    conf.update(changes)
     _forget_connections()
     try:
         yield
