@@ -41,6 +41,18 @@ def django_process(code: str, settings_module: str = PRODUCTION, **env: str) -> 
     )
 
 
+def request_with_database_down(client_call: str) -> tuple[int, dict]:
+    """(status, JSON body) of `Client().<client_call>` in a process whose PostgreSQL is unreachable."""
+    result = django_process(
+        f"from django.test import Client\nr = Client().{client_call}\nprint(r.status_code, r.content.decode())",
+        settings_module="config.settings.test",
+        DATABASE_URL="postgres://root@127.0.0.1:1/nowhere",
+    )
+    assert result.returncode == 0, result.stderr
+    status, _, body = result.stdout.strip().splitlines()[-1].partition(" ")
+    return int(status), json.loads(body)
+
+
 def settings_in(names: list[str], **env: str) -> dict:
     code = (
         "import json\nfrom django.conf import settings\n"
@@ -208,15 +220,9 @@ class TestHealth:
         assert body["checks"]["redis"]["ok"] is False and body["checks"]["database"]["ok"] is True
 
     def test_readyz_is_503_when_the_database_is_unreachable(self):
-        result = django_process(
-            "from django.test import Client\nr = Client().get('/readyz')\nprint(r.status_code, r.content.decode())",
-            settings_module="config.settings.test",
-            DATABASE_URL="postgres://root@127.0.0.1:1/nowhere",
-        )
-        assert result.returncode == 0, result.stderr
-        status, _, body = result.stdout.strip().splitlines()[-1].partition(" ")
-        assert status == "503"
-        assert json.loads(body)["checks"]["database"] == {"ok": False, "error": "OperationalError", "ms": mock.ANY}
+        status, body = request_with_database_down("get('/readyz')")
+        assert status == 503
+        assert body["checks"]["database"] == {"ok": False, "error": "OperationalError", "ms": mock.ANY}
 
     def test_health_endpoints_refuse_writes(self):
         assert Client().post("/healthz").status_code == 405
@@ -341,18 +347,12 @@ def test_a_statement_over_the_timeout_is_a_clear_error_not_a_500(gql, world):
 
 
 def test_the_database_unreachable_is_a_503_with_a_code_not_a_500_page():
-    result = django_process(
-        "from django.test import Client\n"
-        "r = Client().post('/graphql', {'query': '{ viewer { id } }'}, content_type='application/json',"
-        " HTTP_AUTHORIZATION='Bearer some-token')\n"
-        "print(r.status_code, r.content.decode())",
-        settings_module="config.settings.test",
-        DATABASE_URL="postgres://root@127.0.0.1:1/nowhere",
+    status, body = request_with_database_down(
+        "post('/graphql', {'query': '{ viewer { id } }'}, content_type='application/json',"
+        " HTTP_AUTHORIZATION='Bearer some-token')"
     )
-    assert result.returncode == 0, result.stderr
-    status, _, body = result.stdout.strip().splitlines()[-1].partition(" ")
-    assert status == "503"
-    assert json.loads(body) == {
+    assert status == 503
+    assert body == {
         "errors": [
             {
                 "message": "The database is unavailable; try again shortly.",
