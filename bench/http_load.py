@@ -46,7 +46,7 @@ DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/calendar_bench"
 HOST = "127.0.0.1"
 PAGE_SIZE = 100  # friends(first: 100) in the home screen
 SOAK_FRIENDS = 100
-MAX_SOAK_SECONDS = 900
+DEFAULT_MAX_SOAK_SECONDS = 900
 DEFAULT_WORKERS = "2"  # this machine has 2 cores; only used when no gunicorn.conf.py decides
 SEED_TIMEOUT = 900
 SERVER_START_TIMEOUT = 60
@@ -80,6 +80,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (wrk -t)")
     parser.add_argument("--duration", type=int, default=20, help="seconds of load per size")
     parser.add_argument("--soak-requests", type=int, default=10000, help="requests of the memory soak; 0: no soak")
+    parser.add_argument(
+        "--soak-max-seconds", type=int, default=DEFAULT_MAX_SOAK_SECONDS, help="the soak's time bound (seconds)"
+    )
     parser.add_argument("--output", type=Path, default=OUTPUT_DIR / "http.json")
     parser.add_argument("--quick", action="store_true", help="smoke run: 100 friends, 5 s, no soak")
     args = parser.parse_args(argv)
@@ -454,8 +457,8 @@ def measure(url: str, master: int, script: Path, args: argparse.Namespace, frien
 
 
 def soak(url: str, master: int, script: Path, args: argparse.Namespace, rps: float) -> dict:
-    """Load long enough for --soak-requests requests at the measured rate (at most 15 minutes)."""
-    seconds = min(MAX_SOAK_SECONDS, math.ceil(args.soak_requests / max(rps, 0.1) * 1.15) + 2)
+    """Load long enough for --soak-requests requests at the measured rate (at most --soak-max-seconds)."""
+    seconds = min(args.soak_max_seconds, math.ceil(args.soak_requests / max(rps, 0.1) * 1.15) + 2)
     print(f"soak: {seconds} s for {args.soak_requests} requests at ~{rps:.1f} requests/s")
     before = rss_by_worker(master)
     result = run_wrk(url, script, args, seconds)
