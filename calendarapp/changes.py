@@ -17,9 +17,13 @@ the viewer: its own change, or for a friend's event the start of the friendship 
 new friend's existing events all arrive), or for a former friend's the friendship's
 end. An item is an upsert when the event is in the viewer's scope now
 (`Event.objects.in_sync_scope(viewer)` in calendarapp.rules), else a removal: a
-tombstone, a friend's event made PRIVATE, a former friend's event. A removal is only
-sent for an event the viewer may have held (its owner was a friend, and friends could
-see it, after the cursor), so no one learns the id of an event they never could see.
+tombstone, a friend's event made PRIVATE, a former friend's event. A removal is sent
+only for an event the client may hold: the viewer's own, or one its owner showed to
+friends at some time, of an owner whose friendship with the viewer began at or before
+the cursor (and, for a former friend, that existed before the friendship ended). So no
+one learns the id of a stranger's event, nor of one its owner always kept PRIVATE.
+Whether an item is a removal never depends on how far the cursor has moved within the
+items (only on whether a friendship began by then), so a page boundary cannot hide one.
 
 **The cursor** is the position (key, event id) of the last item delivered, or (N, max)
 once everything up to counter value N is delivered; the first sync starts at (0, 0).
@@ -139,11 +143,13 @@ def _page_of(items: list[tuple[int, int, str]], first: int, counter: int) -> Cha
     )
 
 
-# The statement, in parts. %(seq)s is the cursor's key. A friend's event is keyed by the
-# later of its last change and the start of the friendship (friend.since); it is a removal
-# only if friends cannot see it now but could after the cursor (hidden_seq), and the client
-# may hold the friend's events: the friendship is older than the cursor, or it ended (and
-# began again) since. Tables are filled in by _page_statement.
+# The statement, in parts. %(seq)s is the cursor's key. `friend.since` is when a current
+# friendship began, `ended.until` the last end of a friendship since the cursor; `known`
+# are the other users whose events the client may hold: a friendship with them began at
+# or before the cursor. A friend's event is keyed by the later of its change and the
+# friendship's start. A former friend counts only until the cursor passes the end of the
+# friendship, so all their items are keyed at the end at the latest (a deletion after the
+# end, too). Tables are filled in by _page_statement.
 _SCOPE = """
 counter AS (SELECT COALESCE(MAX(value), 0) AS seq FROM {counter}),
 friend AS (
@@ -153,11 +159,17 @@ ended AS (
     SELECT former_friend_id AS owner_id, MAX(change_seq) AS until FROM {ended}
     WHERE user_id = %(viewer)s AND change_seq >= %(seq)s GROUP BY former_friend_id
 ),
-held_friend AS (
-    SELECT owner_id, since FROM friend WHERE since <= %(seq)s OR owner_id IN (SELECT owner_id FROM ended)
+known AS (
+    SELECT owner_id FROM friend WHERE since <= %(seq)s
+    UNION
+    SELECT former_friend_id FROM {ended} WHERE user_id = %(viewer)s AND began_seq <= %(seq)s
+),
+known_friend AS (
+    SELECT owner_id FROM friend WHERE owner_id IN (SELECT owner_id FROM known)
 ),
 former_friend AS (
-    SELECT owner_id, until FROM ended WHERE owner_id NOT IN (SELECT owner_id FROM friend)
+    SELECT owner_id, until FROM ended
+    WHERE owner_id NOT IN (SELECT owner_id FROM friend) AND owner_id IN (SELECT owner_id FROM known)
 )"""
 
 _FRIEND_EVENT_KIND = "CASE WHEN e.visibility IN ({visible}) THEN '{changed}' ELSE '{removed}' END"
@@ -168,29 +180,28 @@ WHERE owner_id = %(viewer)s AND change_seq >= %(seq)s
 UNION ALL
 SELECT {friend_event_kind}, e.id, e.change_seq
 FROM friend f JOIN {event} e ON e.owner_id = f.owner_id
-WHERE f.since < %(seq)s AND e.change_seq >= %(seq)s
-    AND (e.visibility IN ({visible}) OR e.hidden_seq >= %(seq)s)
+WHERE f.since < %(seq)s AND e.change_seq >= %(seq)s AND (e.visibility IN ({visible}) OR e.shown_to_friends)
 UNION ALL
 SELECT {friend_event_kind}, e.id, CASE WHEN e.change_seq > f.since THEN e.change_seq ELSE f.since END
 FROM friend f JOIN {event} e ON e.owner_id = f.owner_id
 WHERE f.since >= %(seq)s
     AND (e.visibility IN ({visible})
-        OR (e.hidden_seq >= %(seq)s AND f.owner_id IN (SELECT owner_id FROM held_friend)))
+        OR (e.shown_to_friends AND f.owner_id IN (SELECT owner_id FROM known_friend)))
 UNION ALL
 SELECT '{removed}', e.id, x.until
 FROM former_friend x JOIN {event} e ON e.owner_id = x.owner_id
-WHERE e.created_seq < x.until AND (e.visibility IN ({visible}) OR e.hidden_seq >= %(seq)s)
+WHERE e.created_seq < x.until AND (e.visibility IN ({visible}) OR e.shown_to_friends)
 UNION ALL
 SELECT '{removed}', event_id, change_seq FROM {deleted}
 WHERE owner_id = %(viewer)s AND change_seq >= %(seq)s
 UNION ALL
 SELECT '{removed}', d.event_id, d.change_seq
-FROM held_friend f JOIN {deleted} d ON d.owner_id = f.owner_id
-WHERE d.change_seq >= %(seq)s AND d.hidden_seq >= %(seq)s
+FROM known_friend f JOIN {deleted} d ON d.owner_id = f.owner_id
+WHERE d.change_seq >= %(seq)s AND d.shown_to_friends
 UNION ALL
-SELECT '{removed}', d.event_id, d.change_seq
+SELECT '{removed}', d.event_id, CASE WHEN d.change_seq < x.until THEN d.change_seq ELSE x.until END
 FROM former_friend x JOIN {deleted} d ON d.owner_id = x.owner_id
-WHERE d.change_seq >= %(seq)s AND d.hidden_seq >= %(seq)s AND d.created_seq < x.until"""
+WHERE d.change_seq >= %(seq)s AND d.shown_to_friends AND d.created_seq < x.until"""
 
 _PAGE = """
 WITH {scope}

@@ -93,11 +93,11 @@ class Event(models.Model):
     # The change sequence number of the event's last change (calendarapp.changes): what
     # delta sync compares with a client's cursor.
     change_seq = models.BigIntegerField(default=0)
-    # When it was created, and when it was last made PRIVATE after its owner's friends
-    # could see it (null: never): delta sync tells a friend to drop only an event the
-    # friend may have held, so it never hands out the id of one they never could see.
+    # When it was created, and whether its owner's friends ever could see it (it was ever
+    # PUBLIC or FRIENDS): delta sync tells a viewer to drop only an event they may have
+    # held, so it never hands out the id of an event its owner always kept PRIVATE.
     created_seq = models.BigIntegerField(default=0)
-    hidden_seq = models.BigIntegerField(null=True, blank=True)
+    shown_to_friends = models.BooleanField(default=True)
 
     objects = EventQuerySet.as_manager()
 
@@ -168,6 +168,8 @@ class EndedFriendship(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="ended_friendships")
     former_friend = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     change_seq = models.BigIntegerField()
+    # When the friendship that ended had begun (its Friendship.change_seq).
+    began_seq = models.BigIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["user", "change_seq"], name="ended_friendship_user_seq")]
@@ -179,10 +181,9 @@ class DeletedEvent(models.Model):
     event_id = models.BigIntegerField()
     owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     change_seq = models.BigIntegerField()
-    # The event's created_seq, and when its owner's friends last lost sight of it: the
-    # deletion itself if they could see it then, else the event's hidden_seq.
+    # The event's created_seq and shown_to_friends, as they were when it went.
     created_seq = models.BigIntegerField(default=0)
-    hidden_seq = models.BigIntegerField(null=True, blank=True)
+    shown_to_friends = models.BooleanField(default=True)
 
     class Meta:
         indexes = [models.Index(fields=["owner", "change_seq"], name="deleted_event_owner_seq")]

@@ -73,21 +73,20 @@ def _check_event(event: Event) -> Event:
 def create_event(owner: User, **fields: Any) -> Event:
     event = _check_event(Event(owner=owner, **fields))
     event.change_seq = event.created_seq = next_change_seq()
+    event.shown_to_friends = seen_by_friends(event.visibility)
     event.save()
     return event
 
 
 def update_event(viewer: User, event_id: int, **fields: Any) -> Event:
     event = own_event(viewer, event_id)
-    was_seen_by_friends = seen_by_friends(event.visibility)
     for name, value in fields.items():
         if value is None:
             raise ValidationError({name: "This field cannot be null."})
         setattr(event, name, value)
     _check_event(event)
     event.change_seq = next_change_seq()
-    if was_seen_by_friends and not seen_by_friends(event.visibility):
-        event.hidden_seq = event.change_seq
+    event.shown_to_friends = event.shown_to_friends or seen_by_friends(event.visibility)
     event.save()
     return event
 
@@ -101,7 +100,7 @@ def delete_event(viewer: User, event_id: int) -> None:
         owner_id=event.owner_id,
         change_seq=seq,
         created_seq=event.created_seq,
-        hidden_seq=seq if seen_by_friends(event.visibility) else event.hidden_seq,
+        shown_to_friends=event.shown_to_friends,
     )
     event.delete()
 
@@ -171,16 +170,14 @@ def respond_to_friend_request(viewer: User, request_id: int, accept: bool) -> tu
 
 
 def remove_friend(viewer: User, user_id: int) -> None:
-    """Ends the friendship for both sides, and records the end for delta sync."""
-    removed, _ = Friendship.objects.filter(
-        Q(user=viewer, friend_id=user_id) | Q(user_id=user_id, friend=viewer)
-    ).delete()
-    if not removed:
+    """Ends the friendship for both sides, and records the end (both ways) for delta sync."""
+    both_ways = Friendship.objects.filter(Q(user=viewer, friend_id=user_id) | Q(user_id=user_id, friend=viewer))
+    friendships = list(both_ways.select_for_update().order_by("pk"))
+    if not friendships:
         raise User.DoesNotExist("That user is not your friend.")
     seq = next_change_seq()
+    Friendship.objects.filter(pk__in=[friendship.pk for friendship in friendships]).delete()
     EndedFriendship.objects.bulk_create(
-        [
-            EndedFriendship(user=viewer, former_friend_id=user_id, change_seq=seq),
-            EndedFriendship(user_id=user_id, former_friend=viewer, change_seq=seq),
-        ]
+        EndedFriendship(user_id=f.user_id, former_friend_id=f.friend_id, began_seq=f.change_seq, change_seq=seq)
+        for f in friendships
     )

@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from calendarapp.changes import next_change_seq
 from calendarapp.models import AuthToken, Event, Friendship, Rsvp, User
+from calendarapp.rules import seen_by_friends
 from schema.ids import global_id
 
 
@@ -113,6 +114,7 @@ class World:
             visibility=visibility,
             change_seq=seq,
             created_seq=seq,
+            shown_to_friends=seen_by_friends(visibility),
             **fields,
         )
 

@@ -346,3 +346,98 @@ def test_events_of_a_friend_made_again_after_an_unfriending_arrive_again(client,
 
     assert received(client.sync()) == ([gid(event)], [])
     assert client.cache == full_fetch(people.viewer)
+
+
+def test_a_new_friends_events_hidden_before_the_friendship_never_appear(world, client, people):
+    newcomer = world.user("nina")
+    once_shown = create(newcomer)
+    services.update_event(newcomer, once_shown.pk, visibility="PRIVATE")
+    deleted = create(newcomer)
+    services.delete_event(newcomer, deleted.pk)
+    client.sync()
+
+    world.befriend(people.viewer, newcomer)
+    services.update_event(newcomer, once_shown.pk, title="Edited while friends")
+    events, removed = received(client.sync(first=1))
+
+    assert (events, removed) == ([], [])
+
+
+def test_a_former_friends_events_are_all_removed_across_small_pages(client, people):
+    events = [create(people.friend, title=f"Theirs {i}") for i in range(3)]
+    client.sync()
+
+    services.remove_friend(people.viewer, people.friend.pk)
+    answers = client.sync(first=1)
+
+    assert received(answers) == ([], [gid(e) for e in events])
+    assert client.cache == {}
+
+
+def test_a_new_friends_event_hidden_between_two_pages_is_removed(world, client, people):
+    newcomer = world.user("nina")
+    first, second = create(newcomer, title="First"), create(newcomer, title="Second")
+    client.sync()
+    world.befriend(people.viewer, newcomer)
+    client.fetch_page(first=1)
+    assert gid(first) in client.cache
+
+    services.update_event(newcomer, first.pk, visibility="PRIVATE")
+    client.sync(first=1)
+
+    assert set(client.cache) == {gid(second)}
+    assert client.cache == full_fetch(people.viewer)
+
+
+def test_a_removal_is_not_lost_when_other_changes_move_the_cursor_past_its_cause(client, people):
+    """Found by tests/test_changes_property.py: a friend's event hidden, then deleted,
+    while the viewer's own changes numbered in between are paged through first."""
+    event = create(people.friend)
+    client.sync()
+
+    services.update_event(people.friend, event.pk, visibility="PRIVATE")
+    create(people.viewer, title="Numbered between the two")
+    services.delete_event(people.friend, event.pk)
+    client.sync(first=1)
+
+    assert gid(event) not in client.cache
+    assert client.cache == full_fetch(people.viewer)
+
+
+def test_a_friendship_ended_while_its_first_sync_was_paging_removes_what_arrived(world, client, people):
+    newcomer = world.user("nina")
+    events = [create(newcomer, title=f"Theirs {i}") for i in range(2)]
+    client.sync()
+    world.befriend(people.viewer, newcomer)
+    client.fetch_page(first=1)  # both events share the friendship's seq: one arrives
+    assert gid(events[0]) in client.cache
+
+    services.remove_friend(newcomer, people.viewer.pk)
+    client.sync(first=1)
+
+    assert client.cache == {}
+
+
+def test_an_event_deleted_just_before_an_unfriending_is_removed(client, people):
+    event = create(people.friend)
+    client.sync()
+
+    services.delete_event(people.friend, event.pk)
+    services.remove_friend(people.friend, people.viewer.pk)
+
+    assert received(client.sync()) == ([], [gid(event)])
+
+
+def test_a_former_friends_event_deleted_after_the_end_is_removed_across_pages(client, people):
+    """Found by tests/test_changes_property.py: the deletion came after another
+    friendship's end, and the page boundary fell between the two."""
+    theirs = [create(people.friend, title=f"Theirs {i}") for i in range(2)]
+    hers = create(people.other_friend)
+    client.sync()
+
+    services.remove_friend(people.other_friend, people.viewer.pk)
+    services.remove_friend(people.friend, people.viewer.pk)
+    services.delete_event(people.other_friend, hers.pk)
+
+    assert sorted(received(client.sync(first=1))[1]) == sorted(gid(e) for e in [*theirs, hers])
+    assert client.cache == {}

@@ -1,7 +1,8 @@
--- remove_friend: 6 SQL queries (sqlite)
+-- remove_friend: 7 SQL queries (sqlite)
 SELECT "calendarapp_authtoken"."id", "calendarapp_authtoken"."user_id", "calendarapp_user"."id", "calendarapp_user"."password", "calendarapp_user"."last_login", "calendarapp_user"."is_superuser", "calendarapp_user"."username", "calendarapp_user"."first_name", "calendarapp_user"."last_name", "calendarapp_user"."email", "calendarapp_user"."is_staff", "calendarapp_user"."is_active", "calendarapp_user"."date_joined", "calendarapp_user"."display_name", "calendarapp_user"."timezone", "calendarapp_user"."avatar_url" FROM "calendarapp_authtoken" INNER JOIN "calendarapp_user" ON ("calendarapp_authtoken"."user_id" = "calendarapp_user"."id") WHERE ("calendarapp_authtoken"."key_hash" = ? AND "calendarapp_user"."is_active") ORDER BY "calendarapp_authtoken"."id" ASC LIMIT ?;
 SAVEPOINT "savepoint";
-DELETE FROM "calendarapp_friendship" WHERE (("calendarapp_friendship"."friend_id" = ? AND "calendarapp_friendship"."user_id" = ?) OR ("calendarapp_friendship"."friend_id" = ? AND "calendarapp_friendship"."user_id" = ?));
+SELECT "calendarapp_friendship"."id", "calendarapp_friendship"."user_id", "calendarapp_friendship"."friend_id", "calendarapp_friendship"."created_at", "calendarapp_friendship"."change_seq" FROM "calendarapp_friendship" WHERE (("calendarapp_friendship"."friend_id" = ? AND "calendarapp_friendship"."user_id" = ?) OR ("calendarapp_friendship"."friend_id" = ? AND "calendarapp_friendship"."user_id" = ?)) ORDER BY "calendarapp_friendship"."id" ASC;
 INSERT INTO "calendarapp_changecounter" (id, value) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET value = "calendarapp_changecounter".value + ? RETURNING value;
-INSERT INTO "calendarapp_endedfriendship" ("user_id", "former_friend_id", "change_seq") VALUES (?, ?, ?), (?, ?, ?) RETURNING "calendarapp_endedfriendship"."id";
+DELETE FROM "calendarapp_friendship" WHERE "calendarapp_friendship"."id" IN (...);
+INSERT INTO "calendarapp_endedfriendship" ("user_id", "former_friend_id", "change_seq", "began_seq") VALUES (?, ?, ?, ?), (?, ?, ?, ?) RETURNING "calendarapp_endedfriendship"."id";
 RELEASE SAVEPOINT "savepoint";
