@@ -19,13 +19,14 @@ end. An item is an upsert when the event is in the viewer's scope now
 (`Event.objects.in_sync_scope(viewer)` in calendarapp.rules), else a removal: a
 tombstone, a friend's event made PRIVATE, a former friend's event. A removal is sent
 only for an event the client may hold: the viewer's own, or one its owner showed to
-friends at some time, of an owner whose friendship with the viewer began at or before
-the cursor (and, for a former friend, that existed before the friendship ended). So no
-one learns the id of a stranger's event, nor of one its owner always kept PRIVATE.
+friends at some time, of an owner whose friendship with the viewer began no later than
+the items already delivered (and, for a former friend, that existed before the friendship
+ended). So no one learns the id of a stranger's event, nor of one its owner always kept
+PRIVATE.
 Whether an item is a removal never depends on how far the cursor has moved within the
 items (only on whether a friendship began by then), so a page boundary cannot hide one.
 
-**The cursor** is the position (key, event id) of the last item delivered, or (N, max)
+**The cursor** is the position (key, event id) of the last item delivered, or (N + 1, 0)
 once everything up to counter value N is delivered; the first sync starts at (0, 0).
 It travels as base64 of "sync:v1:<key>:<event id>", so it survives a restart.
 A page holds the items after the cursor, in (key, event id) order, up to the counter
@@ -84,7 +85,8 @@ class Position:
 
     @classmethod
     def everything_up_to(cls, seq: int) -> Position:
-        return cls(seq, MAX_EVENT_ID)
+        """After every item keyed `seq` or less: before the first item keyed seq + 1."""
+        return cls(seq + 1, 0)
 
     def to_cursor(self) -> str:
         return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{self.seq}:{self.event_id}".encode()).decode()
@@ -143,13 +145,14 @@ def _page_of(items: list[tuple[int, int, str]], first: int, counter: int) -> Cha
     )
 
 
-# The statement, in parts. %(seq)s is the cursor's key. `friend.since` is when a current
-# friendship began, `ended.until` the last end of a friendship since the cursor; `known`
-# are the other users whose events the client may hold: a friendship with them began at
-# or before the cursor. A friend's event is keyed by the later of its change and the
-# friendship's start. A former friend counts only until the cursor passes the end of the
-# friendship, so all their items are keyed at the end at the latest (a deletion after the
-# end, too). Tables are filled in by _page_statement.
+# The statement, in parts. The cursor is (%(seq)s, %(after_id)s). `friend.since` is when a
+# current friendship began, `ended.until` the last end of a friendship at or after the
+# cursor; `known` are the other users whose events the client may hold: a friendship with
+# them began at a key whose items were (maybe partly) delivered. A friend's event is keyed
+# by its change when that came after the friendship began (read on the (owner, change_seq)
+# index), else by the friendship's start. A former friend counts only until the cursor
+# passes the end of the friendship, so all their items are keyed at the end at the latest
+# (a deletion after the end, too). Tables are filled in by _page_statement.
 _SCOPE = """
 counter AS (SELECT COALESCE(MAX(value), 0) AS seq FROM {counter}),
 friend AS (
@@ -160,9 +163,10 @@ ended AS (
     WHERE user_id = %(viewer)s AND change_seq >= %(seq)s GROUP BY former_friend_id
 ),
 known AS (
-    SELECT owner_id FROM friend WHERE since <= %(seq)s
+    SELECT owner_id FROM friend WHERE since < %(seq)s OR (since = %(seq)s AND %(after_id)s > 0)
     UNION
-    SELECT former_friend_id FROM {ended} WHERE user_id = %(viewer)s AND began_seq <= %(seq)s
+    SELECT former_friend_id FROM {ended}
+    WHERE user_id = %(viewer)s AND (began_seq < %(seq)s OR (began_seq = %(seq)s AND %(after_id)s > 0))
 ),
 known_friend AS (
     SELECT owner_id FROM friend WHERE owner_id IN (SELECT owner_id FROM known)
@@ -180,11 +184,13 @@ WHERE owner_id = %(viewer)s AND change_seq >= %(seq)s
 UNION ALL
 SELECT {friend_event_kind}, e.id, e.change_seq
 FROM friend f JOIN {event} e ON e.owner_id = f.owner_id
-WHERE f.since < %(seq)s AND e.change_seq >= %(seq)s AND (e.visibility IN ({visible}) OR e.shown_to_friends)
+WHERE e.change_seq >= %(seq)s AND e.change_seq >= f.since
+    AND (e.visibility IN ({visible})
+        OR (e.shown_to_friends AND f.owner_id IN (SELECT owner_id FROM known_friend)))
 UNION ALL
-SELECT {friend_event_kind}, e.id, CASE WHEN e.change_seq > f.since THEN e.change_seq ELSE f.since END
+SELECT {friend_event_kind}, e.id, f.since
 FROM friend f JOIN {event} e ON e.owner_id = f.owner_id
-WHERE f.since >= %(seq)s
+WHERE f.since >= %(seq)s AND e.change_seq < f.since
     AND (e.visibility IN ({visible})
         OR (e.shown_to_friends AND f.owner_id IN (SELECT owner_id FROM known_friend)))
 UNION ALL
@@ -207,7 +213,7 @@ _PAGE = """
 WITH {scope}
 SELECT kind, event_id, item_key FROM (
     SELECT kind, event_id, item_key FROM ({items}) item
-    WHERE (item_key > %(seq)s OR (item_key = %(seq)s AND event_id > %(after_id)s))
+    WHERE (item_key, event_id) > (%(seq)s, %(after_id)s)
         AND item_key <= (SELECT seq FROM counter)
     ORDER BY item_key, event_id
     LIMIT %(limit)s
