@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from .sync import EXPECTED_CHANGED, EXPECTED_REMOVED
+
 HOME_SCREEN_MAX_STATEMENTS = 7  # issue 3's target, authentication included
 # Operations whose naive baseline must cost more statements than ours (one query per
 # friend and per event): if it does not, the baseline is not naive.
@@ -71,3 +73,36 @@ def _naive_costs_more(results: list[dict[str, Any]]) -> list[str]:
         and r["friends"] > 1
         and r["sql_statements"] <= ours.get((r["operation"], r["friends"]), 0)
     ]
+
+
+def sync_violations(syncs: list[dict[str, Any]]) -> list[str]:
+    """Delta sync: the same statements on every page and at every size, and devices that
+    end up holding exactly the sync scope."""
+    found = [violation for sync in syncs for violation in _per_sync(sync)]
+    per_page = {sync["friends"]: tuple(sync["full"]["sql_per_page_seen"]) for sync in syncs}
+    if len(set(per_page.values())) > 1:
+        found.append(f"sync: SQL statements per page depend on the size: {per_page}")
+    return found
+
+
+def _per_sync(sync: dict[str, Any]) -> list[str]:
+    label = f"sync at {sync['friends']} friends"
+    full, incremental = sync["full"], sync["incremental"]
+    found = []
+    if len(full["sql_per_page_seen"]) != 1:
+        found.append(f"{label}: SQL statements vary between the pages of a full sync: {full['sql_per_page_seen']}")
+    if incremental["sql"] not in full["sql_per_page_seen"]:
+        found.append(
+            f"{label}: an incremental page runs {incremental['sql']} statements, a full sync's page "
+            f"{full['sql_per_page_seen']}"
+        )
+    if not full["holds_scope"]:
+        found.append(f"{label}: after a full sync the device does not hold exactly the sync scope")
+    if not incremental["holds_scope"]:
+        found.append(f"{label}: after the incremental sync the device does not hold exactly the sync scope")
+    if (incremental["events"], incremental["removed"]) != (EXPECTED_CHANGED, EXPECTED_REMOVED):
+        found.append(
+            f"{label}: the incremental sync lists {incremental['events']} events and {incremental['removed']} "
+            f"removals, not {EXPECTED_CHANGED} and {EXPECTED_REMOVED}"
+        )
+    return found

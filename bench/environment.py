@@ -1,7 +1,7 @@
 """Where the bench runs: its own PostgreSQL database, production settings, the machine.
 
 The bench uses the production settings (DEBUG off: no query log kept in memory, no
-`extensions.debug` in answers), with a throwaway SECRET_KEY when none is set, and
+`extensions.debug` in answers), with a throwaway SECRET_KEY (and ALLOWED_HOSTS) when none is set, and
 its own database, `calendar_bench` by default, which it creates when missing and
 reseeds at every size. No other database is touched.
 """
@@ -26,6 +26,8 @@ def configure_django(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
     os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
+    # Production settings require it; requests are built by RequestFactory, whose host this is.
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
     if not settings.configured:
         django.setup()
     if settings.DEBUG:

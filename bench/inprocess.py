@@ -10,6 +10,9 @@ the app's main operations three ways, on the same data:
   (`GraphQLView.as_view(optimized=False)`), as a typical graphene-django project;
 - floor: one hand-written SQL statement that builds the same JSON (bench/floor.py).
 
+Then, at each size, delta sync (bench/sync.py): a full first sync paged with first=500
+and an incremental sync after a few edits, ours only (there is no naive or floor sync).
+
 It checks that the three answers are the same document, records SQL statements per
 request, median and p90 latency over warm requests, response bytes, the peak Python
 allocation of one request (tracemalloc) and the peak RSS of the process (ru_maxrss),
@@ -20,7 +23,8 @@ RSS is that of Python + Django + the app + its own requests, not of seeding or o
 other variants (a child started by fork+exec would inherit the parent's peak).
 
 `--ci` is the small run of `.ci/run`: 10 and 100 friends, 3 repeats, naive at 10 only,
-no report. It asserts SQL counts and answers, never times, and exits 1 on a violation.
+no report. It asserts SQL counts and answers, never times, and
+exits 1 on a violation. `--operations` measures only some (e.g. `--operations sync`).
 """
 
 from __future__ import annotations
@@ -41,9 +45,12 @@ from . import checks
 from .environment import DEFAULT_DATABASE_URL, configure_django, ensure_database, machine
 from .floor import FloorInput
 from .measure import VARIANTS, Spec, measure
-from .operations import DAY, OPERATIONS, Operation, census, first_difference, same_document
+from .operations import DAY, OPERATION_NAMES, OPERATIONS, Operation, census, first_difference, same_document
+from .sync import SyncSpec, measure_sync
 
 FULL_SIZES = (10, 100, 1000, 5000)
+SYNC = "sync"
+MEASURABLE = (*OPERATION_NAMES, SYNC)
 CI_SIZES = (10, 100)
 EVENTS_PER_DAY = 10
 DAYS = 3
@@ -58,6 +65,8 @@ class Plan:
     repeats: int
     naive_repeats: int
     warmups: int
+    full_syncs: int
+    operations: tuple[str, ...]
     database_url: str
     out: Path
     ci: bool
@@ -98,13 +107,25 @@ def parse_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def parse_operations(text: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [name for name in names if name not in MEASURABLE]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"expected some of {','.join(MEASURABLE)}, got {text!r}")
+    return names
+
+
 def parse_args(argv: list[str] | None) -> Plan:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=parse_sizes, help="friends of the power user (default 10,100,1000,5000)")
     parser.add_argument("--naive-sizes", type=parse_sizes, help="sizes at which to run naive (default: all)")
-    parser.add_argument("--repeats", type=int, help="timed requests for ours and floor (default 30)")
+    parser.add_argument("--repeats", type=int, help="timed requests for ours, floor and incremental sync (default 30)")
     parser.add_argument("--naive-repeats", type=int, help="timed requests for naive (default 3)")
     parser.add_argument("--warmups", type=int, help="warm-up requests before timing (default 3; naive 1)")
+    parser.add_argument("--full-syncs", type=int, default=1, help="full syncs per size, every page timed (default 1)")
+    parser.add_argument(
+        "--operations", type=parse_operations, default=MEASURABLE, help=f"default {','.join(MEASURABLE)}"
+    )
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help=f"default {DEFAULT_DATABASE_URL}")
     parser.add_argument("--out", type=Path, default=Path("bench-output"), help="output folder (default bench-output)")
     parser.add_argument("--ci", action="store_true", help="small run for CI: asserts SQL counts, never times")
@@ -117,6 +138,8 @@ def parse_args(argv: list[str] | None) -> Plan:
         repeats=args.repeats if args.repeats is not None else (3 if args.ci else 30),
         naive_repeats=args.naive_repeats if args.naive_repeats is not None else 3,
         warmups=args.warmups if args.warmups is not None else (1 if args.ci else 3),
+        full_syncs=args.full_syncs,
+        operations=args.operations,
         database_url=args.database_url,
         out=args.out,
         ci=args.ci,
@@ -134,9 +157,12 @@ def main(argv: list[str] | None = None) -> int:
         fixture = prepare_size(friends)
         run["sizes"].append({"friends": friends, **fixture.seed, "event_detail_id": fixture.event_global_id})
         for operation in OPERATIONS:
-            run["results"].extend(measure_operation(plan, fixture, operation))
+            if operation.name in plan.operations:
+                run["results"].extend(measure_operation(plan, fixture, operation))
         run["violations"].extend(data_changed(fixture))
-    run["violations"] += checks.violations(run["results"])
+        if SYNC in plan.operations:
+            run["sync"].append(measure_delta_sync(plan, fixture))
+    run["violations"] += checks.violations(run["results"]) + checks.sync_violations(run["sync"])
     run["load_average_end"] = os.getloadavg()
     write_output(plan.output_file, run)
     return report_violations(run["violations"])
@@ -157,6 +183,8 @@ def new_run(plan: Plan) -> dict[str, Any]:
             "repeats": plan.repeats,
             "naive_repeats": plan.naive_repeats,
             "warmups": plan.warmups,
+            "full_syncs": plan.full_syncs,
+            "operations": list(plan.operations),
         },
         "how": {
             "ours": "schema.view.GraphQLView.as_view(), RequestFactory POST with a Bearer token (auth included)",
@@ -166,9 +194,11 @@ def new_run(plan: Plan) -> dict[str, Any]:
             "alloc_peak_bytes": "tracemalloc peak of one request, in a separate untimed pass",
             "rss_peak_kb": "ru_maxrss of the measuring process after its timed requests (lifetime peak)",
             "rss_base_kb": "ru_maxrss of the same process before its first request (Python + Django + app)",
+            "sync": "bench/sync.py: a full first sync paged with first=500, and an incremental sync after a few edits",
         },
         "sizes": [],
         "results": [],
+        "sync": [],
         "violations": [],
     }
 
@@ -284,10 +314,28 @@ def measure_operation(plan: Plan, fixture: Fixture, operation: Operation) -> lis
     return results
 
 
-def in_fresh_process(spec: Spec) -> dict[str, Any]:
-    """`measure(spec)` in a new process forked from the fork server (see the module doc)."""
+def in_fresh_process(spec: Spec | SyncSpec, function=measure) -> dict[str, Any]:
+    """`function(spec)` in a new process forked from the fork server (see the module doc)."""
     with multiprocessing.get_context("forkserver").Pool(1) as pool:
-        return pool.apply(measure, (spec,))
+        return pool.apply(function, (spec,))
+
+
+def measure_delta_sync(plan: Plan, fixture: Fixture) -> dict[str, Any]:
+    spec = SyncSpec(plan.database_url, fixture.token, full_syncs=plan.full_syncs, repeats=plan.repeats)
+    result = {"friends": fixture.friends, **in_fresh_process(spec, measure_sync)}
+    print_sync(result)
+    return result
+
+
+def print_sync(result: dict[str, Any]) -> None:
+    full, incremental = result["full"], result["incremental"]
+    print(
+        f"{result['friends']:>7} sync: full {full['events']:,} events in {full['pages']} pages of "
+        f"{result['page_size']}, SQL per page {full['sql_per_page_seen']}, median {full['page_ms']['median']:.1f} ms "
+        f"per page, {full['sync_ms']['median'] / 1000:.2f} s in all; incremental {incremental['events']} events + "
+        f"{incremental['removed']} removed, SQL {incremental['sql']}, median {incremental['ms']['median']:.1f} ms",
+        flush=True,
+    )
 
 
 def compare_with_ours(answers: dict[str, Any], variant: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .operations import OPERATIONS
+from .sync import EDITED_TITLES, EXPECTED_CHANGED, EXPECTED_REMOVED
 
 VARIANTS = ("ours", "naive", "floor")
 LABELS = {"ours": "ours", "naive": "naive graphene-django", "floor": "one-statement SQL floor"}
@@ -362,6 +363,60 @@ def memory_row(results: Results, operation: str, friends: int) -> list[str]:
     ]
 
 
+def sync_section(run: dict[str, Any]) -> list[str]:
+    """Delta sync (bench/sync.py), with when and on what it was measured, so the section
+    reads the same on its own."""
+    syncs = run.get("sync") or []
+    lines = ["## Delta sync", ""]
+    if not syncs:
+        return [*lines, "Not measured in this run (`python -m bench --operations sync`)."]
+    machine, when = run["machine"], dt.datetime.fromisoformat(run["generated_at"])
+    page_size = syncs[0]["page_size"]
+    lines += [
+        f"The app's sync operation (tests/operations/sync.graphql: every event field with owner, attendeeCount "
+        f"and viewerRsvp) through the real view. **Full sync**: the power user's first sync, every page of "
+        f"{page_size} timed ({run['plan'].get('full_syncs', 1)} sync per size); SQL statements include "
+        f"authentication. **Incremental**: the next sync after friends retitled {EDITED_TITLES} events, hid one "
+        f"and deleted one and the power user answered one ({EXPECTED_CHANGED} events, {EXPECTED_REMOVED} "
+        f"removals), {run['plan']['repeats']} timed requests. Devices end up holding exactly "
+        f"the sync scope (checked). Measured {when:%Y-%m-%d %H:%M} UTC, commit `{machine.get('commit', '?')}`, "
+        f"{machine['nproc']} cores, PostgreSQL {machine['postgresql']}. {load_average(run)}",
+        "",
+        *table(
+            [
+                "friends",
+                "events synced",
+                "pages",
+                "SQL per page",
+                "median ms per page",
+                "p90 ms per page",
+                "full sync s",
+                "incremental SQL",
+                "incremental median ms",
+                "incremental p90 ms",
+            ],
+            (sync_row(sync) for sync in syncs),
+        ),
+    ]
+    return lines
+
+
+def sync_row(sync: dict[str, Any]) -> list[str]:
+    full, incremental = sync["full"], sync["incremental"]
+    return [
+        number(sync["friends"]),
+        number(full["events"]),
+        number(full["pages"]),
+        ", ".join(str(n) for n in full["sql_per_page_seen"]),
+        number(full["page_ms"].get("median")),
+        number(full["page_ms"].get("p90")),
+        number(full["sync_ms"].get("median", 0) / 1000, 2),
+        number(incremental["sql"]),
+        number(incremental["ms"].get("median")),
+        number(incremental["ms"].get("p90")),
+    ]
+
+
 def data_section(run: dict[str, Any]) -> list[str]:
     rows = [
         [
@@ -474,6 +529,7 @@ def render_markdown(run: dict[str, Any], inputs: Path) -> str:
         targets_section(results, http),
         ["![Latency and SQL statements against friends](benchmarks.png)"],
         *(operation_section(results, operation) for operation in TITLES),
+        sync_section(run),
         method_section(run),
         data_section(run),
         http_section(http),
