@@ -100,7 +100,7 @@ $(BENCH_STAMP): requirements-bench.txt requirements.txt | $(STAMP)
 	touch $@
 
 # bench: the in-process bench at 10 to 5,000 friends (ours, the naive baseline and the
-# one-statement floor; bench-output/inprocess.json), the Procfile's web process under wrk at
+# one-statement floor, then delta sync; bench-output/inprocess.json), the Procfile's web process under wrk at
 # 100 and 1,000 friends with a 10,000-request memory soak (http.json), a profile of the home
 # screen at 1,000 friends (profile.json), a CSV export of 1,000 and 100,000 events through a
 # real worker (export_memory.json: its peak memory), then the report: docs/benchmarks.md and .png.
