@@ -6,8 +6,8 @@ showed to friends.
 
 Hypothesis plays random sequences of creates, edits, visibility changes, deletions,
 RSVPs, friendships made and ended (by the viewer and by others), single pages and
-complete syncs. Each example runs in a savepoint rolled back at its end, so it starts
-from the same four users and nothing else.
+complete syncs. Each example runs in a savepoint rolled back at its end, so each starts
+from the same four users and the same small world.
 """
 
 from __future__ import annotations
@@ -54,21 +54,27 @@ class DeltaSyncMachine(RuleBasedStateMachine):
     def __init__(self, gql: GraphQLClient, people: list[User], token: str) -> None:
         super().__init__()
         self.people = people
+        self.person = {user.pk: user for user in people}
         self.viewer = people[0]
         self.client = SyncClient(gql, token)
         self.savepoint = transaction.atomic()
         self.savepoint.__enter__()
         self.owner_of: dict[int, int] = {}  # every event of the example, deleted ones too
+        self.live: list[int] = []  # the events not deleted, oldest first
         self.shown_to_friends: set[int] = set()  # events that were ever PUBLIC or FRIENDS
         self.ever_friends: set[int] = set()  # users who were ever the viewer's friends
         self.start_small_world()
 
     def start_small_world(self) -> None:
-        """vera and fred are friends, and so are fred and fiona; fred has two events."""
-        self.toggle_viewer_friendship(1, viewer_acts=True)
-        self.toggle_others_friendship(1, 2)
-        for owner, visibility in ((1, "FRIENDS"), (1, "PUBLIC"), (2, "FRIENDS"), (0, "PRIVATE")):
-            self.create_event(owner, visibility, TITLES[0])
+        """vera and fred are friends, and so are fred and fiona; fred has two events, fiona
+        and vera one each. Built directly (numbered as the services number their writes)."""
+        world = World()
+        vera, fred, fiona, _ = self.people
+        world.befriend(vera, fred)
+        world.befriend(fred, fiona)
+        self.ever_friends.add(fred.pk)
+        for owner, visibility in ((fred, "FRIENDS"), (fred, "PUBLIC"), (fiona, "FRIENDS"), (vera, "PRIVATE")):
+            self.track(world.event(owner, NINE, hours=0, visibility=visibility, title=TITLES[0]))
 
     def teardown(self) -> None:
         try:
@@ -81,12 +87,13 @@ class DeltaSyncMachine(RuleBasedStateMachine):
 
     # --- writes, each in a savepoint as a mutation runs ---------------------------------
 
-    def live_event(self, pick: int) -> Event:
-        events = list(Event.objects.order_by("pk"))
-        return events[pick % len(events)]
+    def live_event(self, pick: int) -> tuple[int, User]:
+        """An existing event, by position, and its owner (tracked here, without a query)."""
+        event_id = self.live[pick % len(self.live)]
+        return event_id, self.person[self.owner_of[event_id]]
 
     def has_events(self) -> bool:
-        return Event.objects.exists()
+        return bool(self.live)
 
     @rule(owner=users, visibility=st.sampled_from(VISIBILITIES), title=st.sampled_from(TITLES))
     def create_event(self, owner, visibility, title):
@@ -94,37 +101,42 @@ class DeltaSyncMachine(RuleBasedStateMachine):
             event = services.create_event(
                 self.people[owner], title=title, starts_at=NINE, ends_at=NINE, visibility=visibility
             )
+        self.track(event)
+
+    def track(self, event: Event) -> None:
         self.owner_of[event.pk] = event.owner_id
+        self.live.append(event.pk)
         self.remember_visibility(event)
 
     @precondition(has_events)
     @rule(pick=picks, title=st.sampled_from(TITLES))
     def edit_title(self, pick, title):
-        event = self.live_event(pick)
+        event_id, owner = self.live_event(pick)
         with transaction.atomic():
-            services.update_event(event.owner, event.pk, title=title)
+            services.update_event(owner, event_id, title=title)
 
     @precondition(has_events)
     @rule(pick=picks, visibility=st.sampled_from(VISIBILITIES))
     def change_visibility(self, pick, visibility):
-        event = self.live_event(pick)
+        event_id, owner = self.live_event(pick)
         with transaction.atomic():
-            self.remember_visibility(services.update_event(event.owner, event.pk, visibility=visibility))
+            self.remember_visibility(services.update_event(owner, event_id, visibility=visibility))
 
     @precondition(has_events)
     @rule(pick=picks)
     def delete_event(self, pick):
-        event = self.live_event(pick)
+        event_id, owner = self.live_event(pick)
         with transaction.atomic():
-            services.delete_event(event.owner, event.pk)
+            services.delete_event(owner, event_id)
+        self.live.remove(event_id)
 
     @precondition(has_events)
     @rule(who=users, pick=picks, status=st.sampled_from(RSVP_STATUSES))
     def rsvp(self, who, pick, status):
-        event = self.live_event(pick)
+        event_id, _ = self.live_event(pick)
         try:
             with transaction.atomic():
-                services.set_rsvp(self.people[who], event.pk, status)
+                services.set_rsvp(self.people[who], event_id, status)
         except Event.DoesNotExist:  # an event this user may not see: the mutation refuses it
             pass
 
