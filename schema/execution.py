@@ -77,6 +77,12 @@ def run_operation(
 ) -> OperationResult:
     """Run one operation, given by its query, its persisted query's hash, or both; every
     error in the answer carries its code."""
+    nesting = _nesting_of(variables)
+    if nesting > limits.MAX_NESTING:
+        # No input type nests that deep; walking such values recursively (our NUL check below,
+        # graphql-core's coercion and its error messages) would overflow Python's stack.
+        message = f"Variables nest {nesting} levels deep, over the limit of {limits.MAX_NESTING}."
+        return refused(message, code=BAD_USER_INPUT)
     nul_at = _nul_character_at(variables, "variables")
     if nul_at:
         # PostgreSQL cannot store or even compare a string with a NUL character in it.
@@ -308,3 +314,20 @@ def _nul_character_at(value: Any, path: str) -> str | None:
         if found:
             return found
     return None
+
+
+def _nesting_of(value: Any) -> int:
+    """How many objects and arrays deep `value` nests. Iterative, so that no JSON is too deep
+    for it (orjson reads up to 1,024 levels)."""
+    deepest, pending = 0, [iter((value,))]  # per level being walked, its values left
+    while pending:
+        item = next(pending[-1], _END)
+        if item is _END:
+            pending.pop()
+        elif isinstance(item, dict | list):
+            pending.append(iter(item.values() if isinstance(item, dict) else item))
+            deepest = max(deepest, len(pending) - 1)
+    return deepest
+
+
+_END = object()
