@@ -23,12 +23,13 @@ from graphql import (
     GraphQLError,
     MaxIntrospectionDepthRule,
     OperationType,
+    ValuesOfCorrectTypeRule,
     parse,
     specified_rules,
     validate,
 )
 from graphql.execution import execute
-from graphql.language import ArgumentNode, Node, ObjectFieldNode, OperationDefinitionNode, Visitor, visit
+from graphql.language import ArgumentNode, Node, ObjectFieldNode, OperationDefinitionNode, ValueNode, Visitor, visit
 from graphql.utilities import get_operation_ast
 
 from . import limits, persisted_queries
@@ -37,9 +38,37 @@ from .executor import CalendarExecutionContext
 from .schema import schema
 
 GRAPHQL_SCHEMA = schema.graphql_schema
-# graphql-core's rules, its bound on introspection reported as QUERY_TOO_COMPLEX.
+
+
+class LiteralValuesRule(ValuesOfCorrectTypeRule):
+    """graphql-core's check of literal values, a scalar or enum literal that does not fit its
+    type (`first: "ten"`, `accept: 1`, `status: SOMETIMES`) tagged BAD_USER_INPUT, as the same
+    value in a variable is: graphql-core's own scalars report it in their own words, which
+    `_as_input_error` would not recognise. A missing or unknown input field stays BAD_REQUEST."""
+
+    _literal: ValueNode | None = None
+
+    def is_valid_value_node(self, node: ValueNode) -> None:
+        self._literal = node
+        try:
+            super().is_valid_value_node(node)
+        finally:
+            self._literal = None
+
+    def report_error(self, error: GraphQLError) -> None:
+        if self._literal is not None:
+            extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT}
+            error = GraphQLError(error.message, error.nodes or self._literal, extensions=extensions)
+        super().report_error(error)
+
+
+# graphql-core's rules, its bound on introspection reported as QUERY_TOO_COMPLEX and literals that
+# do not fit their type as BAD_USER_INPUT.
 VALIDATION_RULES = tuple(
-    limits.IntrospectionDepthRule if rule is MaxIntrospectionDepthRule else rule for rule in specified_rules
+    {MaxIntrospectionDepthRule: limits.IntrospectionDepthRule, ValuesOfCorrectTypeRule: LiteralValuesRule}.get(
+        rule, rule
+    )
+    for rule in specified_rules
 )
 
 
