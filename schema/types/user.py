@@ -15,11 +15,15 @@ from loaders.users import (
 )
 
 from ..context import require_viewer
-from ..errors import Forbidden
+from ..errors import BadUserInput, Forbidden
 from ..pagination import CountableConnection, connection_field, page_request
 from ..scalars import Date, DateTime
 from ..windows import event_window
 from .common import loader_field, needs_only_pk
+
+# Longer than any username (150) or display name (100), a search could match nothing; and SQLite
+# refuses a LIKE pattern over 50,000 bytes outright.
+SEARCH_MAX_LENGTH = 150
 
 
 class UserType(DjangoObjectType):
@@ -57,7 +61,10 @@ class UserType(DjangoObjectType):
     @needs_only_pk
     def resolve_friends(root: User, info, first=None, after=None, search=None):
         viewer = require_viewer(info)
-        key = (root.pk, (search or "").strip() or None, page_request(first, after))
+        search = (search or "").strip() or None
+        if search is not None and len(search) > SEARCH_MAX_LENGTH:
+            raise BadUserInput(f"search may be at most {SEARCH_MAX_LENGTH} characters.", field="search")
+        key = (root.pk, search, page_request(first, after))
 
         def load_if_allowed(is_friend: bool):
             if not can_list_friends(viewer, root.pk, is_friend):
