@@ -126,20 +126,36 @@ def classify(error: GraphQLError, default_code: str) -> tuple[str, str, str | No
     return default_code, error.message, None
 
 
-# PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout.
+# PostgreSQL's SQLSTATEs: a statement cancelled by statement_timeout; the server shutting
+# down or starting up (class 08 is every connection exception).
 QUERY_CANCELED = "57014"
+SERVER_GOING_OR_COMING = {"57P01", "57P02", "57P03"}
 
 
 def database_failure_message(error: BaseException | None) -> str | None:
     """What to tell the client about a database failure it may retry, or None if `error` is
-    not one: a statement over the time limit, or a database that cannot be reached."""
+    not one (then it is a bug, answered as one): a statement over the time limit, or a
+    database that cannot be reached or is busy."""
     if not isinstance(error, DatabaseError):
         return None
-    if getattr(error.__cause__, "pgcode", None) == QUERY_CANCELED:
+    sqlstate = getattr(error.__cause__, "pgcode", None)
+    if sqlstate == QUERY_CANCELED:
         return "The database took too long to answer and the operation was cancelled (statement timeout)."
-    if isinstance(error, OperationalError | InterfaceError):
+    if _database_unavailable(error, sqlstate):
         return "The database is unavailable; try again shortly."
     return None
+
+
+def _database_unavailable(error: DatabaseError, sqlstate: str | None) -> bool:
+    if isinstance(error, InterfaceError):  # the connection is closed
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    if sqlstate is not None:
+        return sqlstate.startswith("08") or sqlstate in SERVER_GOING_OR_COMING
+    # No SQLSTATE: psycopg2 could not reach the server or lost it; or SQLite is locked.
+    driver = type(error.__cause__).__module__ or ""
+    return driver.startswith("psycopg2") or "database is locked" in str(error)
 
 
 def format_error(error: GraphQLError, default_code: str = INTERNAL_SERVER_ERROR) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from django.db import connection
 from django.test import Client, override_settings
 
 from config.log_format import JsonFormatter, TextFormatter
+from schema.errors import database_failure_message
 from schema.persisted_queries import CACHE_KEY_PREFIX
 from tests.conftest import utc
 
@@ -446,3 +447,34 @@ def test_graphiql_assets_have_hashed_names_and_a_ten_year_cache_lifetime(tmp_pat
     for url, (status, cache_control) in assets.items():
         assert re.search(r"\.[0-9a-f]{12}\.(js|css)$", url), url
         assert status == 200 and "max-age=315360000" in cache_control and "immutable" in cache_control
+
+
+def django_error_from(driver_error: Exception | None, message: str, kind=None) -> Exception:
+    """A Django database error as Django's wrapper raises it: the driver's error as its cause."""
+    from django.db import OperationalError
+
+    error = (kind or OperationalError)(message)
+    error.__cause__ = driver_error
+    return error
+
+
+class TestDatabaseFailureMessages:
+    UNAVAILABLE = "The database is unavailable; try again shortly."
+
+    def test_a_lost_or_refused_postgresql_connection_is_unavailable(self):
+        import psycopg2
+
+        lost = django_error_from(psycopg2.OperationalError("server closed the connection unexpectedly"), "closed")
+        assert database_failure_message(lost) == self.UNAVAILABLE
+
+    def test_a_closed_connection_and_a_locked_sqlite_are_unavailable(self):
+        from django.db import InterfaceError
+
+        assert database_failure_message(django_error_from(None, "connection already closed", InterfaceError)) == (
+            self.UNAVAILABLE
+        )
+        assert database_failure_message(django_error_from(None, "database is locked")) == self.UNAVAILABLE
+
+    def test_other_operational_errors_are_bugs_not_outages(self):
+        assert database_failure_message(django_error_from(None, "LIKE or GLOB pattern too complex")) is None
+        assert database_failure_message(ValueError("not a database error")) is None
