@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import Error as DatabaseDriverError, InterfaceError, OperationalError
 from graphql import GraphQLError
 
 logger = logging.getLogger("calendar.errors")
@@ -136,7 +136,7 @@ def database_failure_message(error: BaseException | None) -> str | None:
     """What to tell the client about a database failure it may retry, or None if `error` is
     not one (then it is a bug, answered as one): a statement over the time limit, or a
     database that cannot be reached or is busy."""
-    if not isinstance(error, DatabaseError):
+    if not isinstance(error, DatabaseDriverError):
         return None
     sqlstate = getattr(error.__cause__, "pgcode", None)
     if sqlstate == QUERY_CANCELED:
@@ -146,7 +146,7 @@ def database_failure_message(error: BaseException | None) -> str | None:
     return None
 
 
-def _database_unavailable(error: DatabaseError, sqlstate: str | None) -> bool:
+def _database_unavailable(error: DatabaseDriverError, sqlstate: str | None) -> bool:
     if isinstance(error, InterfaceError):  # the connection is closed
         return True
     if not isinstance(error, OperationalError):

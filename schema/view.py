@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError
+from django.db import Error as DatabaseDriverError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.decorators import method_decorator
@@ -86,7 +86,7 @@ class GraphQLView(View):
         except CsrfRejected as rejection:
             body = error_body(f"CSRF check failed: {rejection}", FORBIDDEN)
             return json_response(with_debug(body, sql), status=403)
-        except DatabaseError as error:  # e.g. PostgreSQL restarting while the token is looked up
+        except DatabaseDriverError as error:  # e.g. PostgreSQL restarting while the token is looked up
             message = database_failure_message(error)
             if message is None:
                 raise
