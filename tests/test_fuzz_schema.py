@@ -81,7 +81,7 @@ PASSWORD = "secret-pass-123"  # the password World gives every user
 
 # --- the world the operations run against ----------------------------------------------------------
 
-USERNAMES = ("power", "anna", "ben", "cleo", "zed", "dora")
+USERNAMES = ("power", "anna", "ben", "cleo", "zed", "dora", "eve")
 VISIBILITIES = ("PUBLIC", "FRIENDS", "PRIVATE")
 EVENTS = tuple(f"event.{name}.{visibility}" for name in ("power", "anna", "zed") for visibility in VISIBILITIES)
 REQUESTS = ("request.incoming", "request.outgoing", "request.others")
@@ -104,7 +104,7 @@ current = Seeded()
 
 def seed_world(world: World) -> Seeded:
     """power (Europe/Paris) is friends with anna, ben and cleo; zed asked power to be friends,
-    power asked dora, cleo asked zed; power, anna and zed have an event of each visibility on
+    power asked dora, cleo asked zed, eve knows no one; power, anna and zed have an event of each visibility on
     2026-11-23, with RSVPs from power and ben; power and anna each have an export job."""
     users = {name: world.user(name, timezone="Europe/Paris" if name == "power" else "UTC") for name in USERNAMES}
     for friend in ("anna", "ben", "cleo"):
@@ -218,11 +218,11 @@ MEANINGFUL_ROWS: dict[tuple[str | None, str], tuple[Row, ...]] = {
     ("node", "id"): ROWS,
     (None, "eventId"): EVENTS,
     (None, "requestId"): REQUESTS,
-    (None, "userId"): ("user.anna", "user.ben", "user.cleo", "user.zed", "user.power", "user.dora"),
+    (None, "userId"): ("user.anna", "user.ben", "user.cleo", "user.zed", "user.power", "user.dora", "user.eve"),
 }
 MEANINGFUL_VALUES: dict[tuple[str | None, str], tuple[Any, ...]] = {
     ("signup", "username"): ("newcomer", "zoe.b", "power", "", "x" * 151),
-    ("sendFriendRequest", "username"): ("zed", "dora", "cleo", "power", "nobody"),
+    ("sendFriendRequest", "username"): ("eve", "zed", "dora", "cleo", "power", "nobody"),
     (None, "username"): (*USERNAMES, "nobody"),
     (None, "title"): ("Lunch", "Run \U0001f3c3", "x" * 200, "", "x" * 201),
     (None, "startsAt"): ("2026-11-23T10:00:00+01:00", "2026-11-23T10:00:00Z", "2026-11-24T09:00:00-05:00"),
