@@ -114,8 +114,10 @@ class DataLoader:
             if len(values) != len(queue):
                 raise RuntimeError(f"{type(self).__name__} returned {len(values)} values for {len(queue)} keys")
         except Exception as error:
-            for key, future in queue:
-                self._cache.pop(key, None)
+            # The failed futures stay cached: a field that meets the error again (the
+            # executor's fast path reruns a failed field) gets it at once, never a new
+            # load that nothing would dispatch.
+            for _, future in queue:
                 future.set_exception(error)
             return
         for (_, future), value in zip(queue, values, strict=True):

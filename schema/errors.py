@@ -116,10 +116,10 @@ def classify(error: GraphQLError, default_code: str) -> tuple[str, str, str | No
         return BAD_USER_INPUT, error.message, _field_of_graphql_message(error.message)
     database_message = database_failure_message(original)
     if database_message:
-        logger.warning("Database failure in a resolver: %s", original)
+        _log_once(original, logging.WARNING, "Database failure in a resolver: %s", original)
         return INTERNAL_SERVER_ERROR, database_message, None
     if original is not None:
-        logger.error("Unhandled error in a resolver", exc_info=original)
+        _log_once(original, logging.ERROR, "Unhandled error in a resolver", exc_info=original)
         return INTERNAL_SERVER_ERROR, "Internal server error.", None
     if default_code == BAD_USER_INPUT or error.message.startswith("Expected value of type"):
         return BAD_USER_INPUT, error.message, _field_of_graphql_message(error.message)
@@ -156,6 +156,15 @@ def _database_unavailable(error: DatabaseDriverError, sqlstate: str | None) -> b
     # No SQLSTATE: psycopg2 could not reach the server or lost it; or SQLite is locked.
     driver = type(error.__cause__).__module__ or ""
     return driver.startswith("psycopg2") or "database is locked" in str(error)
+
+
+def _log_once(error: BaseException, level: int, message: str, *args: Any, **kwargs: Any) -> None:
+    """Log an error the first time it is classified: one failed batch load is the error of
+    every field that waited on it (hundreds, on a home screen), but one event to log."""
+    if getattr(error, "_calendar_logged", False):
+        return
+    error._calendar_logged = True
+    logger.log(level, message, *args, **kwargs)
 
 
 def format_error(error: GraphQLError, default_code: str = INTERNAL_SERVER_ERROR) -> dict[str, Any]:

@@ -478,3 +478,38 @@ class TestDatabaseFailureMessages:
     def test_other_operational_errors_are_bugs_not_outages(self):
         assert database_failure_message(django_error_from(None, "LIKE or GLOB pattern too complex")) is None
         assert database_failure_message(ValueError("not a database error")) is None
+
+
+@pytest.mark.django_db
+def test_a_connection_lost_mid_request_answers_every_field_clearly_and_logs_once(gql, world, caplog):
+    """The database going away between two batches of one home screen (measured with a
+    PostgreSQL restart: every friend's events field reported "The future is still pending."
+    and logged a traceback each, 905 of them)."""
+    import psycopg2
+    from django.db import OperationalError
+
+    viewer = world.user("viewer")
+    for name in ("ada", "bob", "cy"):
+        friend = world.user(name)
+        world.befriend(viewer, friend)
+        world.event(friend, utc(2026, 11, 23, 9))
+    token = world.token(viewer)
+
+    def connection_lost_at_rsvps(execute, sql, params, many, context):
+        # After the events' page, at the batch of attendeeCount / viewerRsvp (leaf fields).
+        if "calendarapp_rsvp" in sql:
+            error = OperationalError("server closed the connection unexpectedly")
+            error.__cause__ = psycopg2.OperationalError("server closed the connection unexpectedly")
+            raise error
+        return execute(sql, params, many, context)
+
+    with (
+        caplog.at_level(logging.WARNING, logger="calendar.errors"),
+        connection.execute_wrapper(connection_lost_at_rsvps),
+    ):
+        answer = gql(HOME_SCREEN, {"date": "2026-11-23"}, token=token)
+    assert answer.status == 200 and answer.errors
+    assert {error["message"] for error in answer.errors} == {"The database is unavailable; try again shortly."}
+    assert {error["extensions"]["code"] for error in answer.errors} == {"INTERNAL_SERVER_ERROR"}
+    logged = [record for record in caplog.records if record.name == "calendar.errors"]
+    assert len(logged) == 1 and logged[0].levelno == logging.WARNING
