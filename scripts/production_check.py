@@ -238,6 +238,7 @@ def recovery_summary(log: ProbeLog, fault_began: float, fault_ended: float, labe
     summary = {
         "requests": len(log.probes),
         "failed": len(log.failed()),
+        "failed_after_fault": sum(1 for probe in log.failed() if probe.at > fault_ended),
         "failures": sorted({probe.detail for probe in log.failed()}),
         "fault_seconds": round(fault_ended - fault_began, 2),
         "recovered_after_fault_s": round(max(0.0, recovered.at - fault_ended), 2) if recovered else None,
