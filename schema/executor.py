@@ -164,10 +164,15 @@ class CalendarExecutionContext(ExecutionContext):
             with transaction.atomic():
                 result = self.execute_fields(parent_type, source_value, path, {response_name: field_nodes})
                 self._drain()
-                if len(self.errors) > errors_before:
+                rolled_back = len(self.errors) > errors_before
+                if rolled_back:
                     transaction.set_rollback(True)
                     self.context_value.loaders.clear()
-            results.update(result.result() if isinstance(result, Future) else result)
+            result = result.result() if isinstance(result, Future) else result
+            if rolled_back and not is_non_null_type(parent_type.fields[field_nodes[0].name.value].type):
+                # Nothing it wrote stays: a payload would describe a write that did not happen.
+                result = {response_name: None}
+            results.update(result)
         return results
 
     def execute_fields(self, parent_type, source_value, path, fields):

@@ -995,3 +995,6 @@ def test_a_mutation_whose_payload_fails_after_the_write_still_reports_the_error(
     assert answer.codes == ["BAD_USER_INPUT"]
     assert answer.errors[0]["extensions"].get("field") == "first"
     assert answer.errors[0]["path"] == ["createEvent", "event", "attendees"]
+    # The write was rolled back, so no payload claims it happened.
+    assert answer.data == {"createEvent": None}
+    assert not Event.objects.exists()
