@@ -27,10 +27,11 @@ WSGIApp = Callable[[Environ, Callable], Iterable[bytes]]
 
 
 class BodyRefused(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, code: str) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.code = code
 
 
 class ClientGone(Exception):
@@ -65,10 +66,11 @@ class BufferedWSGIBridge:
         try:
             body = await asyncio.wait_for(self.read_body(receive), self.body_timeout)
         except TimeoutError:
-            await send_error(send, 408, f"The request body did not arrive within {self.body_timeout:g} s.")
+            message = f"The request body did not arrive within {self.body_timeout:g} s."
+            await send_error(send, 408, message, "BAD_REQUEST")
             return
         except BodyRefused as refusal:
-            await send_error(send, refusal.status, refusal.message)
+            await send_error(send, refusal.status, refusal.message, refusal.code)
             return
         except ClientGone:
             return
@@ -90,7 +92,9 @@ class BufferedWSGIBridge:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:
-                raise BodyRefused(413, f"The request body is larger than {self.max_body_bytes:,} bytes.")
+                # Over a limit, as Django's smaller body limit answers (schema/view.py).
+                message = f"The request body is larger than the limit of {self.max_body_bytes:,} bytes."
+                raise BodyRefused(413, message, "QUERY_TOO_COMPLEX")
             parts.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(parts)
@@ -144,8 +148,8 @@ async def serve_lifespan(receive: Callable, send: Callable) -> None:
             return
 
 
-async def send_error(send: Callable, status: int, message: str) -> None:
-    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]})
+async def send_error(send: Callable, status: int, message: str, code: str) -> None:
+    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -134,13 +134,18 @@ def run_operation(
     return result
 
 
+def _clipped(text: str, length: int = 100) -> str:
+    """`text` as an error message may quote it: a client's 100 KB name is not echoed back."""
+    return text if len(text) <= length else text[:length] + "..."
+
+
 def _refusal_of(
     operation: OperationDefinitionNode | None, operation_name: str | None, allow_mutations: bool
 ) -> OperationResult | None:
     """Why the selected operation may not run, if it may not."""
     if operation is None:
         if operation_name:
-            return refused(f"Unknown operation named '{operation_name}'.")
+            return refused(f"Unknown operation named '{_clipped(operation_name)}'.")
         return refused("Must provide operationName when the document has several operations.")
     if operation.operation == OperationType.SUBSCRIPTION:
         return refused("Subscriptions are not supported.")

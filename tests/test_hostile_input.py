@@ -168,7 +168,10 @@ class TestBodiesOverTheWebProcesssLimit:
         limit = settings.MAX_REQUEST_BODY_BYTES
         assert body == {
             "errors": [
-                {"message": f"The request body is larger than {limit:,} bytes.", "extensions": {"code": "BAD_REQUEST"}}
+                {
+                    "message": f"The request body is larger than the limit of {limit:,} bytes.",
+                    "extensions": {"code": "QUERY_TOO_COMPLEX"},
+                }
             ]
         }
 
@@ -680,7 +683,7 @@ def _hostile_requests() -> list[tuple[str, bytes, int, str]]:
         return json.dumps({"query": query, **fields}).encode()
 
     return [
-        ("body over MAX_REQUEST_BODY_BYTES", body_of_size(over_bridge), 413, "BAD_REQUEST"),
+        ("body over MAX_REQUEST_BODY_BYTES", body_of_size(over_bridge), 413, "QUERY_TOO_COMPLEX"),
         ("body over DATA_UPLOAD_MAX_MEMORY_SIZE", body_of_size(between), 413, "QUERY_TOO_COMPLEX"),
         ("depth 30", request(friends_chain(30)), 400, "QUERY_TOO_COMPLEX"),
         ("nesting 300", request("{" + "viewer {" * 300 + "id" + "}" * 301), 400, "QUERY_TOO_COMPLEX"),
@@ -770,3 +773,10 @@ def test_the_web_process_serves_a_normal_client_while_refusing_hostile_requests(
     assert all(status == 200 and "errors" not in body for _, status, body in normal), normal[:3]
     assert {body["data"]["viewer"]["friends"]["totalCount"] for _, _, body in normal} == {10}
     assert "Traceback" not in log and '"status": 500' not in log and '"status":500' not in log
+
+
+def test_a_huge_unknown_operation_name_is_not_echoed_back_whole(gql, token):
+    answer = gql(VIEWER, token=token, operation_name="N" * 100_000)
+    assert answer.status == 400 and answer.codes == ["BAD_REQUEST"]
+    [error] = answer.errors
+    assert error["message"] == f"Unknown operation named '{'N' * 100}...'."
