@@ -25,6 +25,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+from bench import export_memory as bench_export_memory
 from config.celery import app as celery_app
 
 REDIS_URL = os.environ.get("EXPORT_TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -40,13 +41,7 @@ def new_queue_name() -> str:
 
 def delete_queue(queue: str) -> None:
     """Remove what kombu keeps in Redis for `queue` (the list and its binding)."""
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        keys = list(client.scan_iter(match=f"*{queue}*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    bench_export_memory.delete_queue(REDIS_URL, queue)
 
 
 def unacknowledged_tasks(queue: str) -> int:

@@ -164,3 +164,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres_only" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def no_prepared_documents():
+    """Each test parses what it sends: a document prepared by an earlier test would hide a parse."""
+    from schema import execution
+
+    execution.documents.clear()
+    yield
+    execution.documents.clear()

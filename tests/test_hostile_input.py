@@ -30,7 +30,6 @@ from django.test.utils import CaptureQueriesContext
 
 from calendarapp.models import Event, User
 from config.asgi_bridge import BufferedWSGIBridge
-from schema import execution
 from schema.limits import MAX_NESTING
 from tests.conftest import Answer, World, utc
 from tests.test_asgi_bridge import http_scope
@@ -41,12 +40,7 @@ from tests.test_persisted_queries import PreparationSpy
 FRIENDS_EVENTS = "query($d: Date!) { friendsEvents(date: $d) { totalCount } }"
 
 
-@pytest.fixture(autouse=True)
-def no_prepared_documents():
-    """Each test parses what it sends: a document prepared by an earlier test would hide a parse."""
-    execution.documents.clear()
-    yield
-    execution.documents.clear()
+pytestmark = pytest.mark.usefixtures("no_prepared_documents")
 
 
 @pytest.fixture

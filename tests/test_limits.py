@@ -31,11 +31,7 @@ INTROSPECTION = get_introspection_query(
 REFUSAL_SECONDS = 1.0
 
 
-@pytest.fixture(autouse=True)
-def no_prepared_documents():
-    execution.documents.clear()
-    yield
-    execution.documents.clear()
+pytestmark = pytest.mark.usefixtures("no_prepared_documents")
 
 
 @pytest.fixture
