@@ -54,6 +54,10 @@ workers = env_int("WEB_CONCURRENCY", default_workers())
 # Django runs our synchronous view on one thread per worker, as a sync worker would.
 worker_class = "asgi"
 worker_connections = env_int("GUNICORN_WORKER_CONNECTIONS", 1000)
+# Each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new
+# connections across them; with one shared socket, whichever worker's event loop was
+# quickest accepted most kept-alive connections while the other worker idled.
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1") != "0"
 timeout = env_int("GUNICORN_TIMEOUT", 25)
 graceful_timeout = env_int("GUNICORN_GRACEFUL_TIMEOUT", 20)
 keepalive = env_int("GUNICORN_KEEPALIVE", 75)

@@ -169,6 +169,7 @@ class TestGunicornConfig:
         assert config["worker_class"] == "asgi"
         assert config["timeout"] < 30  # under the router's 30 s
         assert config["preload_app"] is True
+        assert config["reuse_port"] is True  # the kernel spreads connections across the workers
         assert config["max_requests"] > 0 and 0 < config["max_requests_jitter"] < config["max_requests"]
 
     def test_workers_follow_web_concurrency(self):
