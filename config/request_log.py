@@ -11,7 +11,6 @@ config/log_format.py formats the line: JSON when the log is not a terminal, text
 
 from __future__ import annotations
 
-import heapq
 import logging
 import os
 import re
@@ -23,12 +22,12 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
+from schema.instrumentation import SqlRecorder
+
 logger = logging.getLogger("calendar.request")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 WELL_FORMED_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
-SLOWEST_STATEMENTS_KEPT = 5
-STATEMENT_CHARS_KEPT = 1000
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
@@ -39,37 +38,6 @@ def current_rss_kb() -> int | None:
             return int(statm.read().split()[1]) * PAGE_KB
     except (OSError, IndexError, ValueError):
         return None
-
-
-class SqlTally:
-    """Counts and times the SQL a request runs, keeping its slowest statements."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.seconds = 0.0
-        self._slowest: list[tuple[float, int, str]] = []
-
-    def __call__(self, execute, sql, params, many, context):
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.record(sql, time.perf_counter() - started)
-
-    def record(self, sql: str, seconds: float) -> None:
-        self.count += 1
-        self.seconds += seconds
-        entry = (seconds, self.count, sql)
-        if len(self._slowest) < SLOWEST_STATEMENTS_KEPT:
-            heapq.heappush(self._slowest, entry)
-        elif seconds > self._slowest[0][0]:
-            heapq.heapreplace(self._slowest, entry)
-
-    def slowest(self) -> list[dict]:
-        return [
-            {"ms": round(seconds * 1000, 2), "sql": sql[:STATEMENT_CHARS_KEPT]}
-            for seconds, _, sql in sorted(self._slowest, reverse=True)
-        ]
 
 
 def request_id_for(request: HttpRequest) -> str:
@@ -85,8 +53,8 @@ class RequestLogMiddleware:
         request.request_id = request_id_for(request)
         rss_before = current_rss_kb()
         started = time.perf_counter()
-        tally = SqlTally()
-        with connection.execute_wrapper(tally):
+        sql = SqlRecorder()
+        with connection.execute_wrapper(sql):
             response = self.get_response(request)
         duration_ms = (time.perf_counter() - started) * 1000
         response[REQUEST_ID_HEADER] = request.request_id
@@ -95,12 +63,12 @@ class RequestLogMiddleware:
             request.method,
             request.path,
             response.status_code,
-            extra={"fields": log_fields(request, response, duration_ms, tally, rss_before)},
+            extra={"fields": log_fields(request, response, duration_ms, sql, rss_before)},
         )
         return response
 
 
-def log_fields(request: HttpRequest, response: HttpResponse, duration_ms: float, tally: SqlTally, rss_before) -> dict:
+def log_fields(request: HttpRequest, response: HttpResponse, duration_ms: float, sql: SqlRecorder, rss_before) -> dict:
     rss_after = current_rss_kb()
     fields = {
         "request_id": request.request_id,
@@ -109,11 +77,11 @@ def log_fields(request: HttpRequest, response: HttpResponse, duration_ms: float,
         "status": response.status_code,
         "operations": getattr(request, "graphql_operation_names", None),
         "duration_ms": round(duration_ms, 2),
-        "sql_count": tally.count,
-        "sql_ms": round(tally.seconds * 1000, 2),
+        "sql_count": sql.count,
+        "sql_ms": round(sql.seconds * 1000, 2),
         "rss_kb": rss_after,
         "rss_growth_kb": rss_after - rss_before if rss_after is not None and rss_before is not None else None,
     }
     if duration_ms >= settings.REQUEST_LOG_SLOW_MS:
-        fields["slowest_sql"] = tally.slowest()
+        fields["slowest_sql"] = sql.slowest()
     return fields

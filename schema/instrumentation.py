@@ -3,6 +3,7 @@ in DEBUG, and the SQL console log when GRAPHQL_LOG_SQL is on)."""
 
 from __future__ import annotations
 
+import heapq
 import logging
 import time
 from contextlib import contextmanager
@@ -12,12 +13,19 @@ from django.db import connection
 
 logger = logging.getLogger("calendar.sql")
 
+SLOWEST_STATEMENTS_KEPT = 5
+STATEMENT_CHARS_KEPT = 1000
+
 
 class SqlRecorder:
-    def __init__(self, log_statements: bool) -> None:
+    """Counts and times the SQL run while it is installed (connection.execute_wrapper),
+    keeping the slowest statements."""
+
+    def __init__(self, log_statements: bool = False) -> None:
         self.count = 0
         self.seconds = 0.0
         self.log_statements = log_statements
+        self._slowest: list[tuple[float, int, str]] = []
 
     def __call__(self, execute, sql, params, many, context):
         started = time.perf_counter()
@@ -25,10 +33,24 @@ class SqlRecorder:
             return execute(sql, params, many, context)
         finally:
             elapsed = time.perf_counter() - started
-            self.count += 1
-            self.seconds += elapsed
+            self.record(sql, elapsed)
             if self.log_statements:
                 logger.debug("(%.2f ms) %s; params=%r", elapsed * 1000, sql, params)
+
+    def record(self, sql: str, seconds: float) -> None:
+        self.count += 1
+        self.seconds += seconds
+        entry = (seconds, self.count, sql)
+        if len(self._slowest) < SLOWEST_STATEMENTS_KEPT:
+            heapq.heappush(self._slowest, entry)
+        elif seconds > self._slowest[0][0]:
+            heapq.heapreplace(self._slowest, entry)
+
+    def slowest(self) -> list[dict]:
+        return [
+            {"ms": round(seconds * 1000, 2), "sql": sql[:STATEMENT_CHARS_KEPT]}
+            for seconds, _, sql in sorted(self._slowest, reverse=True)
+        ]
 
     def as_extension(self) -> dict:
         return {"sqlCount": self.count, "sqlTimeMs": round(self.seconds * 1000, 3)}
