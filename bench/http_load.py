@@ -15,10 +15,12 @@ Everything is bounded in time and stays on 127.0.0.1: the server, wrk and every 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
 import re
+import runpy
 import secrets
 import shlex
 import signal
@@ -33,6 +35,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 from urllib.parse import unquote, urlsplit
 
 import psycopg2
@@ -65,11 +68,13 @@ class WrkResult:
     socket_errors: int
     non_2xx: int
     non_200: int
+    graphql_errors: int = 0  # 200 answers whose body has "errors" (our Lua's count)
+    socket_error_kinds: dict[str, int] | None = None  # connect, read, write, timeout
 
     @property
     def errors(self) -> int:
         # Our Lua counts every status but 200, a superset of wrk's own "Non-2xx or 3xx".
-        return self.socket_errors + max(self.non_200, self.non_2xx)
+        return self.socket_errors + max(self.non_200, self.non_2xx) + self.graphql_errors
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -203,6 +208,13 @@ def local_bind(address: str, port: int) -> str:
     return f"{HOST}:{bound_port if bound_port.isdigit() else port}"
 
 
+def gunicorn_shape(env: dict[str, str]) -> dict:
+    """Workers and their class as gunicorn.conf.py sets them in the web process's environment."""
+    with mock.patch.dict(os.environ, env, clear=True):
+        config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    return {"workers": config["workers"], "worker_class": config["worker_class"]}
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
@@ -268,12 +280,26 @@ def home_screen_body() -> bytes:
     return json.dumps({"query": OPERATION_FILE.read_text(), "variables": VARIABLES}).encode()
 
 
-def post(url: str, body: bytes, token: str | None = None) -> dict:
+def persisted_home_screen_bodies() -> tuple[bytes, bytes]:
+    """The home screen as the mobile app's Apollo client sends it (automatic persisted
+    queries): by the query's SHA-256 alone, and with the query too, which registers it."""
+    query = OPERATION_FILE.read_text()
+    extensions = {"persistedQuery": {"version": 1, "sha256Hash": hashlib.sha256(query.encode()).hexdigest()}}
+    by_hash = json.dumps({"variables": VARIABLES, "extensions": extensions}).encode()
+    with_query = json.dumps({"query": query, "variables": VARIABLES, "extensions": extensions}).encode()
+    return by_hash, with_query
+
+
+def graphql_request(url: str, body: bytes | None, token: str | None = None) -> urllib.request.Request:
+    """A JSON POST to /graphql (a GET without a body), with the bearer token when given."""
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    with OPENER.open(request, timeout=60) as response:
+    return urllib.request.Request(url, data=body, headers=headers, method="POST" if body else "GET")
+
+
+def post(url: str, body: bytes, token: str | None = None) -> dict:
+    with OPENER.open(graphql_request(url, body, token), timeout=60) as response:
         return json.loads(response.read())
 
 
@@ -284,9 +310,10 @@ def login(url: str) -> str:
     return answer["data"]["login"]["token"]
 
 
-def check_home_screen(url: str, token: str, friends: int) -> None:
-    """One request before the load: no errors, a full page of friends, the seeded total."""
-    answer = post(url, home_screen_body(), token)
+def check_home_screen(url: str, token: str, friends: int, body: bytes | None = None) -> None:
+    """One request before the load (`body`, default: the home screen with its query text):
+    no errors, a full page of friends, the seeded total."""
+    answer = post(url, body or home_screen_body(), token)
     if answer.get("errors"):
         raise SystemExit(f"The home screen answered errors: {answer['errors']}")
     connection = answer["data"]["viewer"]["friends"]
@@ -298,7 +325,8 @@ def check_home_screen(url: str, token: str, friends: int) -> None:
 # --- wrk --------------------------------------------------------------------------------------
 
 LUA_SCRIPT = """\
--- Written by bench/http_load.py: POST the home screen, count every status but 200 as an error.
+-- Written by bench/http_load.py: POST the home screen, count every status but 200 as an error,
+-- and every 200 whose GraphQL answer has errors (a key "errors", as JSON spells it).
 local file = io.open(%(body_path)s, "rb")
 wrk.method = "POST"
 wrk.body = file:read("*a")
@@ -314,28 +342,34 @@ end
 
 function init(args)
   non200 = 0
+  graphql_errors = 0
 end
 
 function response(status, headers, body)
   if status ~= 200 then
     non200 = non200 + 1
+  elseif body:find('"errors":', 1, true) then
+    graphql_errors = graphql_errors + 1
   end
 end
 
 function done(summary, latency, requests)
-  local total = 0
+  local non200_total, graphql_total = 0, 0
   for _, thread in ipairs(threads) do
-    total = total + thread:get("non200")
+    non200_total = non200_total + thread:get("non200")
+    graphql_total = graphql_total + thread:get("graphql_errors")
   end
-  io.write(string.format("non-200 responses: %%d\\n", total))
+  io.write(string.format("non-200 responses: %%d\\n", non200_total))
+  io.write(string.format("graphql-error responses: %%d\\n", graphql_total))
 end
 """
 
 
-def write_wrk_script(directory: Path, token: str) -> Path:
-    """The Lua script for wrk; the JSON body sits in its own file so no Lua quoting is needed."""
+def write_wrk_script(directory: Path, token: str, body: bytes | None = None) -> Path:
+    """The Lua script for wrk, POSTing `body` (default: the home screen with its query text);
+    the JSON body sits in its own file so no Lua quoting is needed."""
     body_path = directory / "body.json"
-    body_path.write_bytes(home_screen_body())
+    body_path.write_bytes(body or home_screen_body())
     script = directory / "home_screen.lua"
     script.write_text(LUA_SCRIPT % {"body_path": json.dumps(str(body_path)), "token": token})
     return script
@@ -366,25 +400,33 @@ def parse_wrk(output: str) -> WrkResult:
             return default
         return found.group(1)
 
-    latency = {}
-    for percentile in ("50", "90", "99"):
-        found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
+    def duration_ms(pattern: str, what: str) -> float:
+        found = re.search(pattern + r"([\d.]+)(us|ms|s|m)\b", output, re.MULTILINE)
         if found is None:
-            raise SystemExit(f"Unexpected wrk output (no {percentile}% latency):\n{output}")
-        latency[f"p{percentile}"] = round(float(found.group(1)) * UNIT_MS[found.group(2)], 2)
+            raise SystemExit(f"Unexpected wrk output (no {what}):\n{output}")
+        return round(float(found.group(1)) * UNIT_MS[found.group(2)], 2)
+
+    latency = {f"p{p}": duration_ms(rf"^\s+{p}%\s+", f"{p}% latency") for p in ("50", "75", "90", "99")}
+    # The thread stats line: "Latency  avg  stdev  max  +/- stdev"; the max is the third figure.
+    latency["max"] = duration_ms(r"^\s+Latency\s+\S+\s+\S+\s+", "maximum latency")
     # wrk prints the elapsed time as 20.01s, 10.00m or 1.00h.
     elapsed = re.search(r"requests in ([\d.]+)(s|m|h),", output)
     if elapsed is None:
         raise SystemExit(f"Unexpected wrk output (no elapsed time):\n{output}")
+    # wrk prints this line only when a socket error happened.
     sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    counts = map(int, sockets.groups()) if sockets else (0, 0, 0, 0)
+    socket_kinds = dict(zip(("connect", "read", "write", "timeout"), counts, strict=True))
     return WrkResult(
         requests=int(number(r"(\d+) requests in")),
         seconds=float(elapsed.group(1)) * UNIT_MS[elapsed.group(2)] / 1000,
         rps=float(number(r"Requests/sec:\s+([\d.]+)")),
         latency_ms=latency,
-        socket_errors=sum(int(n) for n in sockets.groups()) if sockets else 0,
+        socket_errors=sum(socket_kinds.values()),
         non_2xx=int(number(r"Non-2xx or 3xx responses: (\d+)", "0")),
         non_200=int(number(r"non-200 responses: (\d+)")),
+        graphql_errors=int(number(r"graphql-error responses: (\d+)", "0")),
+        socket_error_kinds=socket_kinds,
     )
 
 

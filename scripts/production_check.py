@@ -23,10 +23,7 @@ other work using them. Every loop is bounded in time, and everything stays on 12
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
-import runpy
 import socket
 import statistics
 import subprocess
@@ -37,16 +34,16 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from unittest import mock
 
 from bench.http_load import (
     HOST,
     OPENER,
     OUTPUT_DIR,
-    ROOT,
     django_env,
+    gunicorn_shape,
     home_screen_body,
     login,
+    persisted_home_screen_bodies,
     prepare_database,
     web_server,
 )
@@ -271,11 +268,7 @@ def start_redis() -> None:
 
 def persisted_home_screen(url: str, token: str) -> Callable[[], Probe]:
     """The Apollo client's way: the hash alone, and the full query when the server lacks it."""
-    query = json.loads(home_screen_body())
-    sha = hashlib.sha256(query["query"].encode()).hexdigest()
-    extensions = {"persistedQuery": {"version": 1, "sha256Hash": sha}}
-    by_hash = json.dumps({"variables": query["variables"], "extensions": extensions}).encode()
-    with_query = json.dumps({**query, "extensions": extensions}).encode()
+    by_hash, with_query = persisted_home_screen_bodies()
 
     def ask() -> Probe:
         probe = timed_request(url, by_hash, token)
@@ -323,13 +316,6 @@ def redis_down_check(url: str, token: str, seconds: float) -> dict:
 
 def print_row(label: str, row: dict) -> None:
     print(f"{label:28} " + ", ".join(f"{key}={value}" for key, value in row.items()), flush=True)
-
-
-def gunicorn_shape(env: dict[str, str]) -> dict:
-    """Workers and their class as gunicorn.conf.py sets them in the web process's environment."""
-    with mock.patch.dict(os.environ, env, clear=True):
-        config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    return {"workers": config["workers"], "worker_class": config["worker_class"]}
 
 
 def main(argv: list[str] | None = None) -> None:
