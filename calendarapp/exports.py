@@ -21,6 +21,7 @@ from functools import partial
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
@@ -58,6 +59,7 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 FAILED_TO_QUEUE = "The export could not be started: the job queue is unavailable. Please request it again later."
 FAILED_TO_STORE = "The export file could not be stored. Please request the export again."
 FAILED_UNEXPECTEDLY = "The export failed because of an unexpected error. Please request it again."
+FAILED_TOO_LONG = "The export took too long and was stopped. Please request fewer days."
 
 
 # ------------------------------------------------------------------ requesting
@@ -118,6 +120,9 @@ def run_export(job_id: int) -> None:
     except OSError:
         logger.exception("Could not store the file of export job %s", job_id)
         _set_status(job_id, (ExportJob.Status.RUNNING,), ExportJob.Status.FAILED, error=FAILED_TO_STORE)
+    except SoftTimeLimitExceeded:
+        logger.error("Export job %s ran past EXPORT_TIME_LIMIT (%s s)", job_id, settings.EXPORT_TIME_LIMIT)
+        _set_status(job_id, (ExportJob.Status.RUNNING,), ExportJob.Status.FAILED, error=FAILED_TOO_LONG)
     except Exception:
         logger.exception("Export job %s failed", job_id)
         _set_status(job_id, (ExportJob.Status.RUNNING,), ExportJob.Status.FAILED, error=FAILED_UNEXPECTEDLY)

@@ -10,6 +10,8 @@ import datetime as dt
 import io
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.test import Client
 from graphql_relay import to_global_id
 from kombu.exceptions import OperationalError
@@ -351,6 +353,23 @@ def test_an_unexpected_error_fails_the_job_without_its_details(
     job = finished_job(gql, django_capture_on_commit_callbacks, token)
     assert (job["status"], job["error"]) == ("FAILED", exports.FAILED_UNEXPECTEDLY)
     assert "internal detail" not in job["error"]
+
+
+def test_an_export_past_its_time_limit_fails_with_a_reason(
+    gql, world, paris, token, monkeypatch, django_capture_on_commit_callbacks
+):
+    world.event(paris, utc(2026, 3, 29, 9))
+
+    def too_slow(row, zone):
+        raise SoftTimeLimitExceeded()  # what Celery raises inside the task at EXPORT_TIME_LIMIT
+
+    monkeypatch.setattr(exports, "csv_cells", too_slow)
+    job = finished_job(gql, django_capture_on_commit_callbacks, token)
+    assert (job["status"], job["error"], job["downloadUrl"]) == ("FAILED", exports.FAILED_TOO_LONG, None)
+
+
+def test_every_export_ends_before_redis_would_hand_it_out_again():
+    assert settings.CELERY_TASK_SOFT_TIME_LIMIT < settings.CELERY_TASK_TIME_LIMIT < settings.CELERY_VISIBILITY_TIMEOUT
 
 
 def test_a_job_the_queue_cannot_take_fails_at_once_instead_of_staying_pending(

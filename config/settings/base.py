@@ -147,8 +147,16 @@ CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# How long Redis waits before handing an unacknowledged task to another worker.
-CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+# How long Redis waits before handing an unacknowledged task to another worker: a worker
+# killed outright (over its memory, a crashed host) delays its export by up to this much
+# (scripts/fault_check.py). Every task must end well within it, or a slow export would be
+# handed out a second time while still running: EXPORT_TIME_LIMIT stops it before then.
+CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600"))
+EXPORT_TIME_LIMIT = int(os.environ.get("EXPORT_TIME_LIMIT", "300"))
+# The soft limit raises inside the task, which marks the job FAILED with a reason; the hard
+# limit, a little later, kills a task that ignored it.
+CELERY_TASK_SOFT_TIME_LIMIT = EXPORT_TIME_LIMIT
+CELERY_TASK_TIME_LIMIT = EXPORT_TIME_LIMIT + 30
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
     # Workers look for the tasks of dead workers every 10 s at most, or sooner with a short
