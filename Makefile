@@ -6,6 +6,8 @@
 #   make update-snapshots      rewrite the committed query-count snapshots (SQLite and PostgreSQL)
 #   make bench                 the benchmarks (PostgreSQL), then docs/benchmarks.md and docs/benchmarks.png
 #   make bench-ci              the small bench CI runs: asserts SQL counts and answers, never times
+#   make load                  sustained load on the web process (PostgreSQL, Redis), then docs/load.md
+#   make load-ci               the short sustained load CI runs: fails on an error at the fixed rate
 #   make clean                 remove the SQLite database, collected static files and caches
 
 SHELL := /bin/bash
@@ -21,21 +23,26 @@ BENCH_URL  ?= postgres://root@127.0.0.1:5432/calendar_bench
 BENCH_HTTP_URL ?= postgres://root@127.0.0.1:5432/calendar_bench_http
 BENCH_EXPORT_URL ?= postgres://root@127.0.0.1:5432/calendar_bench_export
 BENCH_ARGS ?=
+# The sustained-load bench's own database (reseeded at every run) and Redis database.
+LOAD_URL ?= postgres://root@127.0.0.1:5432/calendar_bench_load
+LOAD_REDIS_URL ?= redis://127.0.0.1:6379/10
 
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
+# wrk, the HTTP load generator of the HTTP benchmarks: the installed one, else where apt puts it.
+WRK   := $(or $(shell command -v wrk),/usr/bin/wrk)
 
 # Recipes start from the embedded defaults (manage.py's dev settings, pytest's test settings,
 # SQLite) whatever the calling shell exports; the PostgreSQL runs set DATABASE_URL themselves.
 unexport DATABASE_URL DJANGO_SETTINGS_MODULE
 
 .DEFAULT_GOAL := help
-.PHONY: help venv services serve test lint update-snapshots bench bench-ci clean
+.PHONY: help venv services serve test lint update-snapshots bench bench-ci load load-ci clean
 
 # help: list the targets (the comment block at the top of this file).
 help:
-	@sed -n '3,9s/^#   //p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,11s/^#   //p' $(firstword $(MAKEFILE_LIST))
 
 # The virtualenv itself: Python 3.11 when the machine has it, else the default python3.
 $(PY):
@@ -99,12 +106,17 @@ $(BENCH_STAMP): requirements-bench.txt requirements.txt | $(STAMP)
 	$(PY) -m pip install --quiet --progress-bar off -r requirements-bench.txt
 	touch $@
 
+# wrk from Debian's packages when it is missing (only root can install it).
+$(WRK):
+	@[ "$$(id -u)" -eq 0 ] || { echo "wrk is missing: sudo apt-get install -y wrk" >&2; exit 1; }
+	apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+
 # bench: the in-process bench at 10 to 5,000 friends (ours, the naive baseline and the
 # one-statement floor, then delta sync; bench-output/inprocess.json), the Procfile's web process under wrk at
 # 100 and 1,000 friends with a 10,000-request memory soak (http.json), a profile of the home
 # screen at 1,000 friends (profile.json), a CSV export of 1,000 and 100,000 events through a
 # real worker (export_memory.json: its peak memory), then the report: docs/benchmarks.md and .png.
-bench: $(BENCH_STAMP) services
+bench: $(BENCH_STAMP) services $(WRK)
 	$(PY) -m bench --database-url '$(BENCH_URL)' $(BENCH_ARGS)
 	$(PY) -m bench.http_load --database-url '$(BENCH_HTTP_URL)'
 	$(PY) -m bench.profile --database-url '$(BENCH_URL)'
@@ -117,6 +129,17 @@ bench: $(BENCH_STAMP) services
 bench-ci: $(STAMP) services
 	$(PY) -m bench --ci --database-url '$(BENCH_URL)'
 	$(PY) -m bench.export_memory --ci --database-url '$(BENCH_EXPORT_URL)'
+
+# load: the home screen by its persisted-query hash against the Procfile's web process with
+# PostgreSQL and Redis: a third of the measured capacity at a fixed rate (open loop) for 300 s,
+# then capacity (wrk) for 120 s, worker memory sampled throughout; writes docs/load.md.
+load: $(STAMP) services $(WRK)
+	$(PY) -m bench.sustained_load --database-url '$(LOAD_URL)' --redis-url '$(LOAD_REDIS_URL)'
+
+# load-ci: the same, short (3 requests/s for 30 s, 15 s at capacity), as CI runs it: fails on
+# an error at the fixed rate or a failed setup, never on a time or memory figure.
+load-ci: $(STAMP) services $(WRK)
+	$(PY) -m bench.sustained_load --ci --database-url '$(LOAD_URL)' --redis-url '$(LOAD_REDIS_URL)'
 
 # clean: remove generated files; the virtualenv stays (rm -rf .venv to rebuild it).
 clean:
