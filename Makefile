@@ -8,6 +8,8 @@
 #   make bench-ci              the small bench CI runs: asserts SQL counts and answers, never times
 #   make load                  sustained load on the web process (PostgreSQL, Redis), then docs/load.md
 #   make load-ci               the short sustained load CI runs: fails on an error at the fixed rate
+#   make faults                faults under load (restarts PostgreSQL and Redis!), then docs/faults.md
+#   make faults-ci             the same faults with less data, as CI runs them: fails on a lost write
 #   make clean                 remove the SQLite database, collected static files and caches
 
 SHELL := /bin/bash
@@ -22,6 +24,7 @@ ARGS    ?=
 BENCH_URL  ?= postgres://root@127.0.0.1:5432/calendar_bench
 BENCH_HTTP_URL ?= postgres://root@127.0.0.1:5432/calendar_bench_http
 BENCH_EXPORT_URL ?= postgres://root@127.0.0.1:5432/calendar_bench_export
+FAULTS_URL ?= postgres://root@127.0.0.1:5432/calendar_bench_faults
 BENCH_ARGS ?=
 # The sustained-load bench's own database (reseeded at every run) and Redis database.
 LOAD_URL ?= postgres://root@127.0.0.1:5432/calendar_bench_load
@@ -38,11 +41,11 @@ WRK   := $(or $(shell command -v wrk),/usr/bin/wrk)
 unexport DATABASE_URL DJANGO_SETTINGS_MODULE
 
 .DEFAULT_GOAL := help
-.PHONY: help venv services serve test lint update-snapshots bench bench-ci load load-ci clean
+.PHONY: help venv services serve test lint update-snapshots bench bench-ci faults faults-ci load load-ci clean
 
 # help: list the targets (the comment block at the top of this file).
 help:
-	@sed -n '3,11s/^#   //p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '1,/^$$/s/^#   //p' $(firstword $(MAKEFILE_LIST))
 
 # The virtualenv itself: Python 3.11 when the machine has it, else the default python3.
 $(PY):
@@ -140,6 +143,18 @@ load: $(STAMP) services $(WRK)
 # an error at the fixed rate or a failed setup, never on a time or memory figure.
 load-ci: $(STAMP) services $(WRK)
 	$(PY) -m bench.sustained_load --ci --database-url '$(LOAD_URL)' --redis-url '$(LOAD_REDIS_URL)'
+
+# faults: the Procfile's web and worker processes under load while PostgreSQL restarts, Redis
+# stops, and Celery and gunicorn workers are killed (scripts/fault_check.py): failed requests,
+# recovery times and acknowledged writes lost, in docs/faults.md. It restarts this machine's
+# PostgreSQL and Redis: run it when nothing else is using them.
+faults: $(STAMP) services
+	$(PY) -m scripts.fault_check --database-url '$(FAULTS_URL)'
+
+# faults-ci: the same faults with less data and shorter phases; fails when an acknowledged
+# write is lost, an export never finishes or the server does not recover by itself.
+faults-ci: $(STAMP) services
+	$(PY) -m scripts.fault_check --ci --database-url '$(FAULTS_URL)'
 
 # clean: remove generated files; the virtualenv stays (rm -rf .venv to rebuild it).
 clean:
