@@ -54,7 +54,7 @@ REPRODUCE = """\
 ## Reproduce
 
 ```sh
-make load      # this page: a third of capacity for 300 s, then capacity for 120 s (about 9 minutes)
+make load      # this page: a third of capacity for 300 s, then capacity for 120 s (about 8 minutes)
 make load-ci   # CI's run: 3 requests/s for 30 s, 15 s at capacity; fails only on an error at the fixed rate
 .venv/bin/python -m bench.sustained_load --help   # --rate, --fixed-seconds, --capacity-seconds, ...
 ```
@@ -165,17 +165,17 @@ def capacity_section(probe: dict | None, capacity: dict) -> list[str]:
 
 
 def memory_section(memory: dict) -> list[str]:
-    headers = ["worker", "samples", "start kB", "end kB", "max kB", "growth", "kB per 1,000 requests", "note"]
+    headers = ["worker", "note", "samples", "start kB", "end kB", "max kB", "growth", "kB per 1,000 requests"]
     rows = [
         [
             worker["pid"],
+            "replaced" if worker["replaced"] else "started during the run" if worker["started_late"] else "",
             worker["samples"],
             number(worker["start_kb"]),
             number(worker["end_kb"]),
             number(worker["max_kb"]),
             f"{worker['growth_pct']:+.2f}%",
             number(worker["slope_kb_per_1000_requests"], 2),
-            "replaced" if worker["replaced"] else "started during the run" if worker["started_late"] else "",
         ]
         for worker in memory["workers"]
     ]
@@ -184,7 +184,7 @@ def memory_section(memory: dict) -> list[str]:
         "",
         f"{memory['samples']} samples over {number(memory['requests'])} requests.",
         "",
-        *table(headers, rows),
+        *table(headers, rows, right_from=2),
     ]
 
 
