@@ -15,9 +15,10 @@ mobile app's Apollo client does:
 
 Through 2 and 3 each gunicorn worker's RSS is read every --sample-seconds (recycling is off,
 GUNICORN_MAX_REQUESTS=0), and its least-squares slope against the requests served says
-whether memory is flat. Writes bench-output/sustained_load.json and, outside --ci,
-docs/load.md. Exits 1 when a request failed at the fixed rate or the setup failed, never for
-a time or memory figure. Everything is bounded in time and stays on 127.0.0.1.
+whether memory is flat. Writes bench-output/sustained_load.json (-ci.json with --ci) and,
+outside --ci, docs/load.md. Exits 1 when a request failed at the fixed rate or the setup
+failed, never for a time or memory figure. Everything is bounded in time and stays on
+127.0.0.1.
 """
 
 from __future__ import annotations
@@ -89,9 +90,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=64, help="client threads of the open-loop generator")
     parser.add_argument("--timeout", type=float, default=10, help="seconds a fixed-rate request may take")
     parser.add_argument("--sample-seconds", type=float, default=5, help="seconds between RSS samples")
-    parser.add_argument("--output", type=Path, default=OUTPUT_DIR / "sustained_load.json")
+    parser.add_argument("--output", type=Path, help="default: bench-output/sustained_load.json (-ci.json with --ci)")
     parser.add_argument("--ci", action="store_true", help=f"short run: {CI_RATE:g}/s for 30 s, 15 s at capacity")
     args = parser.parse_args(argv)
+    # A CI run has its own file, so that it never replaces the full run's figures (docs/load.md's).
+    args.output = args.output or OUTPUT_DIR / ("sustained_load-ci.json" if args.ci else "sustained_load.json")
     if args.ci:
         args.rate = args.rate or CI_RATE
         args.fixed_seconds, args.capacity_seconds, args.sample_seconds = 30, 15, 2
