@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import http.client
 import json
 import math
 import queue
@@ -34,7 +33,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -46,14 +44,12 @@ import redis
 
 from bench.environment import _git_commit as git_commit
 from bench.http_load import (
-    OPENER,
     OUTPUT_DIR,
     ROOT,
     WARMUP_SECONDS,
     WrkResult,
     check_home_screen,
     django_env,
-    graphql_request,
     gunicorn_shape,
     login,
     machine,
@@ -65,6 +61,7 @@ from bench.http_load import (
     write_wrk_script,
 )
 from bench.load_report import DOCS_FILE, errors_text, render
+from bench.probes import PersistedHomeScreen, Probe
 
 FRIENDS = 100
 DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/calendar_bench_load"
@@ -73,8 +70,8 @@ CI_RATE = 3.0  # well under capacity even on a busy CI machine
 START_DELAY = 0.05  # lets the client threads wait on the queue before the first request is due
 DRAIN_GRACE = 2.0  # seconds past the last request's timeout before the open loop gives up on it
 
-# A sender sends one request within `timeout` seconds and returns None, or its error's class.
-Send = Callable[[float], str | None]
+# A sender sends one request within `timeout` seconds and says how it went.
+Send = Callable[[float], Probe]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -101,61 +98,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.rate is not None and args.rate <= 0:
         parser.error("--rate must be positive")
     return args
-
-
-# --- one request ------------------------------------------------------------------------------
-
-
-def post_classified(url: str, body: bytes, token: str | None, timeout: float) -> str | None:
-    """POST one GraphQL request on a connection of its own: None when answered 200 without
-    errors, else the failure's class (http_<status>, graphql_<code>, timeout, connection,
-    bad_answer)."""
-    try:
-        with OPENER.open(graphql_request(url, body, token), timeout=timeout) as response:
-            answer = json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return f"http_{error.code}"
-    except urllib.error.URLError as error:  # urllib wraps what went wrong while connecting
-        return "timeout" if isinstance(error.reason, TimeoutError) else "connection"
-    except TimeoutError:
-        return "timeout"
-    except ValueError:  # not JSON
-        return "bad_answer"
-    except (OSError, http.client.HTTPException):  # refused, reset, closed before the answer was whole
-        return "connection"
-    return answer_error(answer)
-
-
-def answer_error(answer: object) -> str | None:
-    """None for a GraphQL answer with data and no errors, else its class."""
-    if not isinstance(answer, dict):
-        return "bad_answer"
-    errors = answer.get("errors")
-    if errors:
-        first = errors[0] if isinstance(errors[0], dict) else {}
-        return f"graphql_{(first.get('extensions') or {}).get('code', 'NO_CODE')}"
-    return None if answer.get("data") else "bad_answer"
-
-
-class PersistedHomeScreen:
-    """The home screen sent as the app sends it: by hash alone, and again with the query
-    when the server answers PERSISTED_QUERY_NOT_FOUND (counted in `resent`)."""
-
-    def __init__(self, url: str, token: str) -> None:
-        self.url, self.token = url, token
-        self.by_hash, self.with_query = persisted_home_screen_bodies()
-        self.resent = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, timeout: float) -> str | None:
-        began = time.monotonic()
-        error = post_classified(self.url, self.by_hash, self.token, timeout)
-        if error != "graphql_PERSISTED_QUERY_NOT_FOUND":
-            return error
-        with self._lock:
-            self.resent += 1
-        left = timeout - (time.monotonic() - began)
-        return post_classified(self.url, self.with_query, self.token, left) if left > 0 else "timeout"
 
 
 # --- the open-loop generator ------------------------------------------------------------------
@@ -216,7 +158,7 @@ def client_loop(send: Send, waiting: queue.SimpleQueue, outcomes: list[Outcome],
             outcomes.append(Outcome(due, None, now, "timeout"))
             continue
         try:
-            error = send(left)
+            error = send(left).error
         except Exception as exception:  # a bug in the sender must not stop this thread's share
             error = f"client_{type(exception).__name__}"
         done = time.monotonic()

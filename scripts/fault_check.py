@@ -72,7 +72,7 @@ from bench.http_load import (
     web_server,
     worker_pids,
 )
-from scripts.probes import Probe, ProbeLog, persisted_home_screen, readiness, timed_request
+from bench.probes import PersistedHomeScreen, Probe, ProbeLog, readiness, timed_request
 
 DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/calendar_bench_faults"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
@@ -160,7 +160,7 @@ def operation(name: str, **variables: object) -> bytes:
 def graphql_call(url: str, body: bytes, token: str, field_name: str) -> tuple[Probe, dict | None]:
     """One request, and the mutation's payload when it succeeded (the acknowledgement)."""
     answers: list[dict] = []
-    probe = timed_request(url, body, token, answers.append)
+    probe = timed_request(url, body, token, keep=answers.append)
     payload = (answers[0].get("data") or {}).get(field_name) if probe.ok and answers else None
     return probe, payload
 
@@ -187,7 +187,7 @@ class Load:
         home = home_screen_body()
         clients: list[tuple[Callable[[], Probe], float]] = []
         for reader in range(args.readers):
-            ask = persisted_home_screen(url, tokens["power"]) if reader == 0 else self.plain_reader(home)
+            ask = PersistedHomeScreen(url, tokens["power"]) if reader == 0 else self.plain_reader(home)
             clients.append((ask, 0.0))
         clients += [(self.create_event, WRITE_INTERVAL)] * args.writers
         clients.append((self.request_small_export, EXPORT_INTERVAL))
@@ -645,10 +645,11 @@ What the columns mean:
 
 - *lasted*: from the fault's start until PostgreSQL or Redis answered again; a kill is instant.
 - *requests*: every request of the load during that fault's run, before and after the fault.
-  *failed*: answered with an error or not at all: 503 is the server's "database unavailable",
-  INTERNAL_SERVER_ERROR a request whose connection PostgreSQL dropped mid-way (its message
-  says the database was unavailable), a connection reset a request the killed process was
-  serving. In brackets, those that started after the fault had ended.
+  *failed*: answered with an error or not at all: http_503 is the server's "database
+  unavailable", graphql_INTERNAL_SERVER_ERROR a request whose connection PostgreSQL dropped
+  mid-way (its message says the database was unavailable), connection a request the killed
+  process was serving (reset or closed). In brackets, those that started after the fault
+  had ended.
 - *recovered*: from the end of the fault to the start of the first successful request after
   the last failed one; a request failing more than {RECOVERY_LIMIT} s after the fault fails the run.
 - *writes acknowledged*: events created and exports requested that the server answered

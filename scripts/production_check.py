@@ -33,7 +33,7 @@ from bench.http_load import (
     prepare_database,
     web_server,
 )
-from scripts.probes import Probe, ProbeLog, timed_request
+from bench.probes import Probe, ProbeLog, timed_request
 
 DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/calendar_bench_production"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bench.probes import Probe
 from scripts.fault_check import RECOVERY_LIMIT, FaultResult, Window, request_outcomes
-from scripts.probes import Probe
 
 
 def probe(at: float, ok: bool = True, detail: str = "") -> Probe:

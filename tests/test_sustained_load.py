@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bench import sustained_load as load
+from bench import probes, sustained_load as load
 from bench.http_load import parse_wrk
 
 ANSWERS = {
@@ -84,18 +84,25 @@ def closed_port() -> int:
         ("/ok?delay=1", "timeout"),
     ],
 )
-def test_post_classified_names_each_kind_of_failure(server: str, path: str, expected: str | None):
-    assert load.post_classified(server + path, b"{}", "token", timeout=0.3) == expected
+def test_a_timed_request_names_each_kind_of_failure(server: str, path: str, expected: str | None):
+    probe = probes.timed_request(server + path, b"{}", "token", timeout=0.3)
+    assert (probe.ok, probe.error) == (expected is None, expected)
 
 
-def test_post_classified_calls_a_refused_connection_a_connection_error():
-    assert load.post_classified(f"http://127.0.0.1:{closed_port()}/graphql", b"{}", None, 1) == "connection"
+def test_a_timed_request_calls_a_refused_connection_a_connection_error():
+    assert probes.timed_request(f"http://127.0.0.1:{closed_port()}/graphql", b"{}", timeout=1).error == "connection"
+
+
+def test_a_timed_request_hands_the_answer_to_keep(server: str):
+    kept = []
+    assert probes.timed_request(server + "/ok", b"{}", keep=kept.append).ok
+    assert kept and "data" in kept[0]
 
 
 def test_the_persisted_sender_resends_with_the_query_when_the_server_lost_the_hash(server: str):
-    send = load.PersistedHomeScreen(server + "/apq", "token")
-    assert send(2.0) is None
-    assert send(2.0) is None
+    send = probes.PersistedHomeScreen(server + "/apq", "token")
+    assert send(2.0).ok
+    assert send(2.0).ok
     assert send.resent == 2
 
 
@@ -103,7 +110,7 @@ def test_the_persisted_sender_resends_with_the_query_when_the_server_lost_the_ha
 
 
 def sender_to(url: str) -> load.Send:
-    return lambda timeout: load.post_classified(url, b"{}", None, timeout)
+    return lambda timeout: probes.timed_request(url, b"{}", timeout=timeout)
 
 
 def test_open_loop_sends_every_request_at_its_due_time_never_before(server: str):
