@@ -211,10 +211,10 @@ class Load:
         return probe
 
     def request_small_export(self) -> Probe:
-        job = request_export(self.url, self.tokens["exporter"], export_memory.FIRST_DAY)
-        if job[1] is not None:
-            self.exports_acknowledged.append((job[0].at, job[1]))
-        return job[0]
+        probe, job_id = request_export(self.url, self.tokens["exporter"], export_memory.FIRST_DAY)
+        if job_id is not None:
+            self.exports_acknowledged.append((probe.at, job_id))
+        return probe
 
     def __enter__(self) -> Load:
         for thread in self.threads:
@@ -518,7 +518,7 @@ def seed_exporter(events: int) -> int:
     return events
 
 
-def log_in(url: str, username: str) -> str:
+def login_as(url: str, username: str) -> str:
     answer = post(url, operation("login", input={"username": username, "password": EXPORT_BENCH_PASSWORD}))
     return answer["data"]["login"]["token"]
 
@@ -552,7 +552,7 @@ def main(argv: list[str] | None = None) -> int:
         configure_django(args.database_url)
         big_export_rows = seed_exporter(args.export_events)
         with services(args, export_root) as (url, master, worker):
-            tokens = {"power": login(url), "exporter": log_in(url, export_memory.USERNAME)}
+            tokens = {"power": login(url), "exporter": login_as(url, export_memory.USERNAME)}
             faults = Faults(url, master, worker, tokens, big_export_rows)
             results = [run_fault(name, faults, url, tokens, args) for name in args.faults]
     report = {"machine": machine(), "arguments": report_arguments(args), "results": [asdict(r) for r in results]}
