@@ -16,6 +16,7 @@ import datetime as dt
 import io
 import logging
 import tempfile
+import uuid
 from collections.abc import Iterator
 from functools import partial
 from typing import IO, Any
@@ -26,7 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from graphql_relay import to_global_id
@@ -56,7 +57,10 @@ CHUNK_SIZE = 2000
 # such a cell gets a leading apostrophe, which spreadsheets show as text.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
-FAILED_TO_QUEUE = "The export could not be started: the job queue is unavailable. Please request it again later."
+FAILED_TO_QUEUE = "The export could not be started: the job queue was unavailable. Please request it again later."
+# Jobs the sweep sends again at most at once: a backlog left by a long outage goes out over
+# a few sweeps rather than in one burst.
+SWEEP_BATCH = 500
 FAILED_TO_STORE = "The export file could not be stored. Please request the export again."
 FAILED_UNEXPECTEDLY = "The export failed because of an unexpected error. Please request it again."
 FAILED_TOO_LONG = "The export took too long and was stopped. Please request fewer days."
@@ -95,25 +99,63 @@ def _day_bound(day: dt.date, timezone_name: str, field: str) -> tuple[dt.datetim
 
 
 def enqueue(job_id: int) -> None:
-    """Hand the job to a worker. If the queue cannot take it (Redis down), the job
-    fails at once with a message saying so, rather than staying PENDING forever."""
+    """Hand the job to a worker, as a task whose id the job records (see `_claim`). If the
+    queue cannot take it (Redis down), the job stays PENDING: the sweep sends it again once
+    Redis is back."""
+    task_id = str(uuid.uuid4())
+    ExportJob.objects.filter(pk=job_id).update(task_id=task_id, updated_at=timezone.now())
     try:
-        tasks.export_events.delay(job_id)
+        tasks.export_events.apply_async((job_id,), task_id=task_id)
     except Exception:
-        logger.exception("Could not queue export job %s", job_id)
-        _set_status(job_id, (ExportJob.Status.PENDING,), ExportJob.Status.FAILED, error=FAILED_TO_QUEUE)
+        logger.warning("Could not queue export job %s; the sweep will retry", job_id, exc_info=True)
+
+
+# ------------------------------------------------------------------- the sweep
+
+
+def sweep(now: dt.datetime | None = None) -> dict[str, int]:
+    """Send again the jobs whose task was lost, and give up on those that waited too long.
+
+    Redis can lose a queued task (restarted without persistence) or never get one (down when
+    the job was requested), and a worker's death is only made good by Redis itself. So a job
+    PENDING untouched for EXPORT_REQUEUE_AFTER, or RUNNING untouched for longer than Redis
+    would take to hand a dead worker's task to another, is sent again under a new task id;
+    a job still PENDING EXPORT_QUEUE_GIVE_UP after it was requested is FAILED. Run every
+    EXPORT_SWEEP_INTERVAL by the worker's beat (CELERY_BEAT_SCHEDULE). A job merely waiting
+    behind others may be sent twice: whichever copy comes first runs it (`_claim`)."""
+    now = now or timezone.now()
+    given_up = ExportJob.objects.filter(
+        status=ExportJob.Status.PENDING, created_at__lt=now - dt.timedelta(seconds=settings.EXPORT_QUEUE_GIVE_UP)
+    ).update(status=ExportJob.Status.FAILED, error=FAILED_TO_QUEUE, updated_at=now)
+    lost = ExportJob.objects.filter(
+        Q(status=ExportJob.Status.PENDING, updated_at__lt=now - dt.timedelta(seconds=settings.EXPORT_REQUEUE_AFTER))
+        | Q(status=ExportJob.Status.RUNNING, updated_at__lt=now - dt.timedelta(seconds=_running_is_lost_after()))
+    )
+    requeued = list(lost.values_list("pk", flat=True)[:SWEEP_BATCH])
+    for job_id in requeued:
+        enqueue(job_id)
+    if requeued or given_up:
+        logger.warning("Export sweep: sent %s lost jobs again, gave up on %s", len(requeued), given_up)
+    return {"requeued": len(requeued), "given_up": given_up}
+
+
+def _running_is_lost_after() -> int:
+    """Seconds after which a RUNNING job's task is lost: past the hard time limit, Redis
+    should have handed a dead worker's task to another within the visibility timeout."""
+    return max(settings.CELERY_TASK_TIME_LIMIT, settings.CELERY_VISIBILITY_TIMEOUT) + 60
 
 
 # ------------------------------------------------------------------- running
 
 
-def run_export(job_id: int) -> None:
+def run_export(job_id: int, task_id: str = "") -> None:
     """Make the job's file, whatever state a previous attempt left: a job still PENDING
     or RUNNING (a worker died mid-way and the task was delivered again) is written from
-    scratch; a job already DONE or FAILED, or gone, is left alone."""
-    job = _claim(job_id)
+    scratch; a job already DONE or FAILED, or gone, or since sent again under another
+    task id, is left alone."""
+    job = _claim(job_id, task_id)
     if job is None:
-        logger.info("Export job %s is finished or gone: nothing to do", job_id)
+        logger.info("Export job %s is finished, gone or sent again: nothing to do", job_id)
         return
     try:
         name, row_count = write_file(job)
@@ -130,10 +172,16 @@ def run_export(job_id: int) -> None:
         _finish(job, name, row_count)
 
 
-def _claim(job_id: int) -> ExportJob | None:
-    """Mark the job RUNNING and return it (with its owner), unless it is DONE, FAILED or gone."""
+def _claim(job_id: int, task_id: str) -> ExportJob | None:
+    """Mark the job RUNNING as this task's and return it (with its owner), unless it is DONE,
+    FAILED, gone, or RUNNING as another task's. A task delivered again after its worker died
+    keeps its id; a RUNNING job the sweep sent again carries the new task's id; the other
+    copies of a job sent twice find it taken and do nothing."""
     unfinished = (ExportJob.Status.PENDING, ExportJob.Status.RUNNING)
-    if not _set_status(job_id, unfinished, ExportJob.Status.RUNNING, row_count=None, error=""):
+    free_or_ours = Q(status=ExportJob.Status.PENDING) | Q(task_id__in=(task_id, ""))
+    if not _set_status(
+        job_id, unfinished, ExportJob.Status.RUNNING, free_or_ours, task_id=task_id, row_count=None, error=""
+    ):
         return None
     return ExportJob.objects.select_related("owner").filter(pk=job_id).first()
 
@@ -148,10 +196,10 @@ def _finish(job: ExportJob, name: str, row_count: int) -> None:
         job.file.storage.delete(name)
 
 
-def _set_status(job_id: int, expected: tuple[str, ...], status: str, **fields: Any) -> bool:
+def _set_status(job_id: int, expected: tuple[str, ...], status: str, *conditions: Q, **fields: Any) -> bool:
     """Move the job from one of the `expected` statuses to `status` (one UPDATE, so two
     workers cannot both make the same move); whether it moved."""
-    jobs = ExportJob.objects.filter(pk=job_id, status__in=expected)
+    jobs = ExportJob.objects.filter(*conditions, pk=job_id, status__in=expected)
     return bool(jobs.update(status=status, updated_at=timezone.now(), **fields))
 
 

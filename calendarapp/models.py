@@ -211,7 +211,14 @@ class ExportJob(models.Model):
     row_count = models.IntegerField(null=True, blank=True)
     file = models.FileField(storage=export_storage, upload_to="exports/", blank=True)
     error = models.TextField(blank=True, default="")
+    # The id of the task last sent for this job: only that task may run it, so an older copy
+    # (re-sent by calendarapp.exports.sweep after Redis lost track of it) does nothing.
+    task_id = models.CharField(max_length=36, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ExportJobQuerySet.as_manager()
+
+    class Meta:
+        # The sweep looks for unfinished jobs untouched for a while, among all finished ones.
+        indexes = [models.Index(fields=["status", "updated_at"], name="export_job_status_updated")]

@@ -13,7 +13,15 @@ from celery import shared_task
 from . import exports
 
 
-@shared_task(name="calendarapp.export_events", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def export_events(job_id: int) -> None:
+@shared_task(
+    bind=True, name="calendarapp.export_events", acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
+def export_events(self, job_id: int) -> None:
     """Write the CSV of export job `job_id` and record how it went on the job."""
-    exports.run_export(job_id)
+    exports.run_export(job_id, self.request.id)
+
+
+@shared_task(name="calendarapp.sweep_exports", ignore_result=True)
+def sweep_exports() -> None:
+    """Send again the exports whose task was lost (calendarapp.exports.sweep)."""
+    exports.sweep()

@@ -8,11 +8,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import shutil
+from pathlib import Path
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 from graphql_relay import to_global_id
 from kombu.exceptions import OperationalError
 
@@ -42,6 +45,13 @@ def tasks_run_in_process():
     previous, celery_app.conf.task_always_eager = celery_app.conf.task_always_eager, True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def no_export_files_left():
+    """Each test starts with an empty exports storage (job ids repeat from test to test)."""
+    yield
+    shutil.rmtree(Path(export_storage().location) / "exports", ignore_errors=True)
 
 
 @pytest.fixture
@@ -372,15 +382,75 @@ def test_every_export_ends_before_redis_would_hand_it_out_again():
     assert settings.CELERY_TASK_SOFT_TIME_LIMIT < settings.CELERY_TASK_TIME_LIMIT < settings.CELERY_VISIBILITY_TIMEOUT
 
 
-def test_a_job_the_queue_cannot_take_fails_at_once_instead_of_staying_pending(
+def test_a_job_the_queue_cannot_take_stays_pending_and_the_sweep_sends_it_once_the_queue_is_back(
     gql, token, monkeypatch, django_capture_on_commit_callbacks
 ):
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.export_events, "delay", broker_down)
-    job = finished_job(gql, django_capture_on_commit_callbacks, token)
-    assert (job["status"], job["error"], job["downloadUrl"]) == ("FAILED", exports.FAILED_TO_QUEUE, None)
+    with monkeypatch.context() as broken:
+        broken.setattr(tasks.export_events, "apply_async", broker_down)
+        job = finished_job(gql, django_capture_on_commit_callbacks, token)
+        assert (job["status"], job["error"], job["downloadUrl"]) == ("PENDING", None, None)
+        assert exports.sweep(later(settings.EXPORT_REQUEUE_AFTER + 1)) == {"requeued": 1, "given_up": 0}
+
+    assert exports.sweep(later(settings.EXPORT_REQUEUE_AFTER + 1)) == {"requeued": 1, "given_up": 0}
+    assert ExportJob.objects.get().status == "DONE"
+
+
+def later(seconds: float) -> dt.datetime:
+    return timezone.now() + dt.timedelta(seconds=seconds)
+
+
+def job_in(status: str, owner, untouched_for: float, **fields) -> ExportJob:
+    """A job left in `status`, last updated `untouched_for` seconds ago."""
+    job = ExportJob.objects.create(owner=owner, date_from=dt.date(2026, 3, 29), date_to=dt.date(2026, 3, 29))
+    ExportJob.objects.filter(pk=job.pk).update(status=status, updated_at=later(-untouched_for), **fields)
+    return job
+
+
+def test_the_sweep_sends_again_only_the_jobs_whose_task_was_lost(world, paris):
+    world.event(paris, utc(2026, 3, 29, 9))
+    running_lost_after = max(settings.CELERY_TASK_TIME_LIMIT, settings.CELERY_VISIBILITY_TIMEOUT) + 60
+    lost_pending = job_in("PENDING", paris, settings.EXPORT_REQUEUE_AFTER + 5, task_id="lost")
+    waiting = job_in("PENDING", paris, settings.EXPORT_REQUEUE_AFTER - 5, task_id="queued")
+    lost_running = job_in("RUNNING", paris, running_lost_after + 5, task_id="dead worker")
+    running = job_in("RUNNING", paris, running_lost_after - 5, task_id="busy worker")
+    done = job_in("DONE", paris, 10 * running_lost_after)
+
+    assert exports.sweep() == {"requeued": 2, "given_up": 0}
+
+    statuses = dict(ExportJob.objects.values_list("pk", "status"))
+    assert statuses == {
+        lost_pending.pk: "DONE",
+        waiting.pk: "PENDING",
+        lost_running.pk: "DONE",
+        running.pk: "RUNNING",
+        done.pk: "DONE",
+    }
+
+
+def test_the_sweep_gives_up_on_a_job_the_queue_never_took(world, paris):
+    job = job_in("PENDING", paris, 0)
+    ExportJob.objects.filter(pk=job.pk).update(created_at=later(-settings.EXPORT_QUEUE_GIVE_UP - 1))
+
+    assert exports.sweep() == {"requeued": 0, "given_up": 1}
+    job.refresh_from_db()
+    assert (job.status, job.error) == ("FAILED", exports.FAILED_TO_QUEUE)
+
+
+def test_of_two_copies_of_a_job_the_first_runs_it_and_the_other_does_nothing(world, paris):
+    world.event(paris, utc(2026, 3, 29, 9))
+    job = job_in("PENDING", paris, 0, task_id="sent again by the sweep")
+    first = ExportJob.objects.filter(pk=job.pk)
+
+    exports.run_export(job.pk, "sent first")  # the older copy comes first: the job is PENDING, it runs it
+    assert first.values_list("status", "task_id").get() == ("DONE", "sent first")
+    first.update(status="RUNNING", row_count=None)  # as if still running
+    exports.run_export(job.pk, "sent again by the sweep")  # the job is taken: nothing to do
+    assert first.values_list("status", "row_count").get() == ("RUNNING", None)
+    exports.run_export(job.pk, "sent first")  # the same task delivered again after its worker died
+    assert first.values_list("status", "row_count").get() == ("DONE", 1)
 
 
 def test_a_job_delivered_again_after_a_crash_is_written_from_scratch(

@@ -157,6 +157,16 @@ EXPORT_TIME_LIMIT = int(os.environ.get("EXPORT_TIME_LIMIT", "300"))
 # limit, a little later, kills a task that ignored it.
 CELERY_TASK_SOFT_TIME_LIMIT = EXPORT_TIME_LIMIT
 CELERY_TASK_TIME_LIMIT = EXPORT_TIME_LIMIT + 30
+# The sweep (calendarapp.exports.sweep) sends again the exports whose task Redis lost or never
+# took: PENDING ones untouched for EXPORT_REQUEUE_AFTER seconds; those still PENDING
+# EXPORT_QUEUE_GIVE_UP seconds after they were requested end FAILED. The worker's embedded
+# beat (`-B` in the Procfile) runs it every EXPORT_SWEEP_INTERVAL seconds.
+EXPORT_REQUEUE_AFTER = int(os.environ.get("EXPORT_REQUEUE_AFTER", "120"))
+EXPORT_QUEUE_GIVE_UP = int(os.environ.get("EXPORT_QUEUE_GIVE_UP", "3600"))
+EXPORT_SWEEP_INTERVAL = int(os.environ.get("EXPORT_SWEEP_INTERVAL", "60"))
+CELERY_BEAT_SCHEDULE = {
+    "sweep-exports": {"task": "calendarapp.sweep_exports", "schedule": float(EXPORT_SWEEP_INTERVAL)},
+}
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
     # Workers look for the tasks of dead workers every 10 s at most, or sooner with a short
