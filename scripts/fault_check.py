@@ -12,20 +12,23 @@ server acknowledged (an event, an export job) is remembered. Then, one fault at 
 
 - postgres_restart: `pg_ctlcluster ... restart -m fast`, which drops every connection.
 - redis_restart: Redis shut down for a few seconds, then started again (empty).
+- queued_exports_lost: the worker stopped (as during a deploy) while exports are requested,
+  then Redis restarted empty, losing their queued tasks; the worker's sweep must send them
+  again once it is back (EXPORT_SWEEP_INTERVAL, EXPORT_REQUEUE_AFTER: short here too).
 - worker_killed: the whole Celery worker SIGKILLed in the middle of a large export (as the
   platform kills a process over its memory), then started again, as the platform restarts
   a crashed process. The export comes back once the broker's visibility timeout has passed
   (CELERY_VISIBILITY_TIMEOUT: short here, so the run stays short).
 - pool_process_killed: the worker's pool processes SIGKILLed mid-export; the worker itself
   lives on and must run the export again on its own.
-- web_worker_killed: one gunicorn worker SIGKILLed while it is serving; the master must
-  replace it.
+- web_worker_killed: one gunicorn worker SIGKILLed while it is serving a request (its CPU
+  time rising and a client's connection open); the master must replace it.
 
 For each fault: the requests made and how many failed (and how), the time from the end of
 the fault to the first success after the last failure, the writes acknowledged, and how
 many of them are missing from the database afterwards. Every acknowledged export must end
-DONE (or FAILED with its reason, when Redis was down as it was queued) and one requested
-after the fault must end DONE: the worker recovered too.
+DONE (or FAILED with its reason) and one requested after the fault must end DONE: the
+worker recovered too.
 
 Prints a table, writes bench-output/faults.json and, without --ci, docs/faults.md. Exits 1
 when an acknowledged write is missing, a fault was not recovered from, a request failed
@@ -54,6 +57,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import redis
 
@@ -77,12 +81,24 @@ from bench.probes import PersistedHomeScreen, Probe, ProbeLog, readiness, timed_
 DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/calendar_bench_faults"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
 REDIS_PORT = 6379
-FAULTS = ("postgres_restart", "redis_restart", "worker_killed", "pool_process_killed", "web_worker_killed")
+FAULTS = (
+    "postgres_restart",
+    "redis_restart",
+    "queued_exports_lost",
+    "worker_killed",
+    "pool_process_killed",
+    "web_worker_killed",
+)
 DOCS_PATH = ROOT / "docs" / "faults.md"
 OPERATIONS = ROOT / "tests" / "operations"
 # Short, so that a killed worker's export comes back within the run; production's default
 # is in config/settings/base.py and bounds the same recovery there.
 VISIBILITY_TIMEOUT = 10
+# Likewise for the sweep that sends lost exports again (production: 60 s and 120 s).
+SWEEP_INTERVAL = 1
+REQUEUE_AFTER = 3
+# How long exports pile up in Redis while the worker is stopped, before Redis loses them.
+QUEUE_BUILD_SECONDS = 4
 REDIS_DOWN_SECONDS = 4
 EXPORT_INTERVAL = 1.0
 WRITE_INTERVAL = 0.05
@@ -314,15 +330,32 @@ def cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def busy_worker(master: int, tries: int = 100) -> int:
-    """A gunicorn worker whose CPU time is rising: one in the middle of a request."""
+def open_connections(pid: int, port: int) -> int:
+    """Established TCP connections to `port` that process `pid` holds: requests it is serving
+    (the load's clients open a connection per request)."""
+    try:
+        links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+    except OSError:
+        return 0  # the process is gone
+    inodes = {link.removeprefix("socket:[").removesuffix("]") for link in links if link.startswith("socket:")}
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port, state, inode = int(fields[1].rpartition(":")[2], 16), fields[3], fields[9]
+        count += local_port == port and state == "01" and inode in inodes  # 01: ESTABLISHED
+    return count
+
+
+def serving_worker(master: int, port: int, tries: int = 200) -> tuple[int, int]:
+    """A gunicorn worker in the middle of a request: its CPU time rising while it holds a
+    client's connection. (pid, connections it held)."""
     for _ in range(tries):
         before = {pid: cpu_ticks(pid) for pid in worker_pids(master)}
-        time.sleep(0.03)
-        rising = [pid for pid, ticks in before.items() if cpu_ticks(pid) > ticks]
-        if rising:
-            return rising[0]
-    raise SystemExit("No gunicorn worker was busy: is the load running?")
+        time.sleep(0.02)
+        for pid, ticks in before.items():
+            if cpu_ticks(pid) > ticks and (connections := open_connections(pid, port)):
+                return pid, connections
+    raise SystemExit("No gunicorn worker was serving a request: is the load running?")
 
 
 # --- the faults -------------------------------------------------------------------------------
@@ -362,6 +395,28 @@ class Faults:
         readyz["readyz_after"] = readiness(base_url)
         return Window(began, ended, readyz)
 
+    def queued_exports_lost(self) -> Window:
+        """The worker stopped (a deploy), exports queued in Redis meanwhile, then Redis
+        restarted empty: their tasks are gone, and the worker's sweep must send them again."""
+        from calendarapp.models import ExportJob
+
+        self.worker.stop()
+        time.sleep(QUEUE_BUILD_SECONDS)  # the exporter's requests wait in Redis
+        waiting = ExportJob.objects.filter(status=ExportJob.Status.PENDING)
+        lost = list(waiting.values_list("pk", flat=True))
+        began = time.monotonic()
+        redis_cli("shutdown", "nosave")
+        start_redis()
+        ended = time.monotonic()
+        self.worker.start()
+        deadline = ended + EXPORT_LIMIT
+        while ExportJob.objects.filter(pk__in=lost).exclude(status=ExportJob.Status.DONE).exists():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"The sweep did not bring back the {len(lost)} exports Redis lost")
+            time.sleep(0.1)
+        notes = {"exports_lost_with_redis": len(lost), "lost_exports_done_after_s": round(time.monotonic() - ended, 2)}
+        return Window(began, ended, notes)
+
     def worker_killed(self) -> Window:
         job_id, began = self.kill_mid_export(self.worker.kill)
         self.worker.start()  # the platform restarts a crashed process
@@ -377,7 +432,7 @@ class Faults:
 
     def web_worker_killed(self) -> Window:
         before = set(worker_pids(self.master))
-        victim = busy_worker(self.master)
+        victim, connections = serving_worker(self.master, urlsplit(self.url).port)
         began = time.monotonic()
         os.kill(victim, signal.SIGKILL)
         deadline = began + RECOVERY_LIMIT
@@ -385,7 +440,8 @@ class Faults:
             if time.monotonic() > deadline:
                 raise SystemExit("gunicorn did not replace the killed worker")
             time.sleep(0.02)
-        return Window(began, began, {"worker_replaced_after_s": round(time.monotonic() - began, 2)})
+        notes = {"connections_at_kill": connections, "worker_replaced_after_s": round(time.monotonic() - began, 2)}
+        return Window(began, began, notes)
 
     def kill_mid_export(self, kill: Callable[[], None]) -> tuple[int, float]:
         """Request the large export, kill once the worker is writing it; (job id, kill time)."""
@@ -530,6 +586,8 @@ def services(args: argparse.Namespace, export_root: str) -> Iterator[tuple[str, 
         "REDIS_URL": args.redis_url,
         "EXPORT_ROOT": export_root,
         "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
+        "EXPORT_SWEEP_INTERVAL": str(SWEEP_INTERVAL),
+        "EXPORT_REQUEUE_AFTER": str(REQUEUE_AFTER),
     }
     worker = CeleryWorker(env, OUTPUT_DIR / "faults-worker.log")
     with web_server(env, OUTPUT_DIR / "faults-web.log") as (url, master):
@@ -570,9 +628,10 @@ def main(argv: list[str] | None = None) -> int:
 FAULT_DESCRIPTIONS = {
     "postgres_restart": "PostgreSQL restarted (`pg_ctlcluster restart -m fast`)",
     "redis_restart": f"Redis shut down for {REDIS_DOWN_SECONDS} s, then started empty",
+    "queued_exports_lost": "Redis restarted empty with exports in its queue (worker stopped)",
     "worker_killed": "the Celery worker SIGKILLed mid-export, then restarted",
     "pool_process_killed": "the Celery worker's pool processes SIGKILLed mid-export",
-    "web_worker_killed": "a busy gunicorn worker SIGKILLed",
+    "web_worker_killed": "a gunicorn worker SIGKILLed mid-request",
 }
 
 
@@ -618,6 +677,8 @@ def recovery_text(result: FaultResult) -> str:
     text = f"requests {result.recovered_after_s} s after"
     if "export_done_after_s" in result.notes:
         text += f"; the killed export DONE {result.notes['export_done_after_s']} s after the kill"
+    if "lost_exports_done_after_s" in result.notes:
+        text += f"; the lost exports DONE {result.notes['lost_exports_done_after_s']} s after"
     if "worker_replaced_after_s" in result.notes:
         text += f"; worker replaced in {result.notes['worker_replaced_after_s']} s"
     return text
@@ -635,6 +696,10 @@ def details_text(result: FaultResult) -> str:
     if "readyz_while_down" in result.notes:
         before, down, after = (result.notes[f"readyz_{when}"] for when in ("before", "while_down", "after"))
         parts.append(f"/readyz {before}, {down} while down, {after}")
+    if "exports_lost_with_redis" in result.notes:
+        parts.append(f"{result.notes['exports_lost_with_redis']} queued exports lost with Redis, all sent again")
+    if "connections_at_kill" in result.notes:
+        parts.append(f"the killed worker held {result.notes['connections_at_kill']} client connections, mid-request")
     if "restarted_after_s" in result.notes:
         parts.append(f"the worker restarted and ready {result.notes['restarted_after_s']} s after the kill")
     return "; ".join(parts) + "."
@@ -661,8 +726,9 @@ What the columns mean:
   worker died ({VISIBILITY_TIMEOUT} s in this run, so that it stays short; 600 s by default in
   production, CELERY_VISIBILITY_TIMEOUT in config/settings/base.py). Its file is read back
   row by row afterwards.
-- An export requested while Redis is down cannot be queued: it ends FAILED at once with a
-  sentence asking the user to request it again, instead of staying PENDING forever."""
+- An export requested while Redis is down, or whose queued task Redis lost, stays PENDING
+  until the worker's sweep sends it again ({SWEEP_INTERVAL} s sweeps, after {REQUEUE_AFTER} s untouched,
+  in this run; 60 s and 120 s in production, config/settings/base.py)."""
 
 
 def report_arguments(args: argparse.Namespace) -> dict:

@@ -4,6 +4,7 @@ No database: the server here only sleeps and answers canned bodies."""
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import socket
@@ -47,7 +48,8 @@ class CannedHandler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up first
+            self.wfile.write(payload)
 
     def log_message(self, *args: object) -> None:
         pass
