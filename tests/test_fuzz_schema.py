@@ -21,8 +21,11 @@ schema's types). Each example runs in a savepoint rolled back afterwards, so eve
 from the same world and a failure replays, and shrinks, exactly. The seed is fixed (FUZZ_SEED, 0):
 every run sends the same requests.
 
-Examples per operation: FUZZ_EXAMPLES, 40 by default (680 requests, about 25 s per database). A
-longer run, with the requests and outcomes of each operation printed (-v):
+Examples per operation: FUZZ_EXAMPLES, 40 by default (680 requests, about 25 s per database).
+On PostgreSQL the same fuzzing also runs over HTTP against the Procfile's web process (gunicorn,
+the ASGI bridge, production settings) on the test database: FUZZ_LIVE_EXAMPLES per operation, 20
+by default (340 requests), one after another, each keeping what it wrote. A longer run, with the
+requests and outcomes of each operation printed (-v):
 
     FUZZ_EXAMPLES=2000 .venv/bin/python -m pytest tests/test_fuzz_schema.py -v
     FUZZ_EXAMPLES=500 FUZZ_SEED=7 .venv/bin/python -m pytest tests/test_fuzz_schema.py -v
@@ -72,6 +75,7 @@ from tests.test_http import CODES
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 SEED = int(os.environ.get("FUZZ_SEED", "0"))
+LIVE_EXAMPLES = int(os.environ.get("FUZZ_LIVE_EXAMPLES", "20"))
 ROUND = 100  # examples per hypothesis run (see the loop at the end)
 OPERATIONS = [
     f"{root.name}.{name}" for root in (GRAPHQL_SCHEMA.query_type, GRAPHQL_SCHEMA.mutation_type) for name in root.fields
@@ -388,11 +392,44 @@ def test_every_operation_answers_with_the_apis_codes_and_a_failed_mutation_write
 ):
     global current
     current = seed_world(world)
+    tally = tallies.setdefault(label, Tally())
+    requests_before = server.requests
+    fuzz_operation(api, label, tally, EXAMPLES, isolated=True)
+    made = server.requests - requests_before
+    assert made >= EXAMPLES // 2, f"{label}: only {made} requests for {EXAMPLES} examples"
+    assert tally.outcomes["ok"] > 0, f"{label} never succeeded: {tally}"
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_web_process_answers_every_operation_with_the_apis_codes(world, tallies, tmp_path):
+    """The same fuzzing over HTTP, against the Procfile's web process (gunicorn, the ASGI bridge,
+    production settings) on the test database: FUZZ_LIVE_EXAMPLES examples per operation, one
+    after another, each keeping what it wrote."""
+    from bench.http_load import django_env, web_server
+    from tests.celery_worker import database_url_for_workers
+
+    global current
+    current = seed_world(world)
+    env = {**django_env(database_url_for_workers()), "EXPORT_ROOT": str(tmp_path / "exports")}
+    live = {label: tallies.setdefault(f"{label} (live)", Tally()) for label in OPERATIONS}
+    with web_server(env, tmp_path / "web.log") as (url, _master):
+        api = schemathesis.graphql.from_url(url)
+        for label, tally in live.items():
+            fuzz_operation(api, label, tally, LIVE_EXAMPLES, isolated=False)
+    log = (tmp_path / "web.log").read_text()
+    few = {label: tally.requests for label, tally in live.items() if tally.requests < LIVE_EXAMPLES // 2}
+    assert not few, f"too few requests for {LIVE_EXAMPLES} examples: {few}"
+    assert "Traceback" not in log and '"status":500' not in log.replace(" ", ""), log[-3000:]
+
+
+def fuzz_operation(api, label: str, tally: Tally, examples: int, isolated: bool) -> None:
+    """Send `examples` cases of one operation and check each answer (see the module's
+    docstring). `isolated`: each example in a savepoint rolled back afterwards (the server is
+    in-process); else they run one after another against a live server, keeping their writes."""
     operation = api.find_operation_by_label(label)
     assert operation is not None, label
     root, _, field_name = label.partition(".")
-    tally = tallies.setdefault(label, Tally())
-    requests_before = server.requests
     cases = weighted(
         (3, operation.as_strategy(generation_mode=GenerationMode.POSITIVE, feedback=NO_FEEDBACK)),
         (1, operation.as_strategy(generation_mode=GenerationMode.NEGATIVE, feedback=NO_FEEDBACK)),
@@ -416,21 +453,17 @@ def test_every_operation_answers_with_the_apis_codes_and_a_failed_mutation_write
                 assert database_state() == before, f"a failed {field_name} changed the database: {body}"
             elif before is not None:  # the snapshot sees writes: a mutation that succeeded made some
                 assert database_state() != before, f"{field_name} succeeded but wrote nothing: {body}"
-            transaction.set_rollback(True)
+            transaction.set_rollback(isolated)
 
     # In rounds of at most ROUND examples, each its own hypothesis run with its own seed:
     # hypothesis' engine grows by megabytes per example after a few hundred of them.
-    for number, start in enumerate(range(0, EXAMPLES, ROUND)):
+    for number, start in enumerate(range(0, examples, ROUND)):
         run = given(case=cases, viewer=st.sampled_from(VIEWERS), data=st.data())(fuzz)
         run = settings(
-            max_examples=min(ROUND, EXAMPLES - start),
+            max_examples=min(ROUND, examples - start),
             database=None,
             deadline=None,
             suppress_health_check=list(HealthCheck),
             print_blob=False,
         )(run)
         seed(SEED * 1_000_000 + number)(run)()
-
-    made = server.requests - requests_before
-    assert made >= EXAMPLES // 2, f"{label}: only {made} requests for {EXAMPLES} examples"
-    assert tally.outcomes["ok"] > 0, f"{label} never succeeded: {tally}"
