@@ -120,7 +120,8 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
     the job was requested), and a worker's death is only made good by Redis itself. So a job
     PENDING untouched for EXPORT_REQUEUE_AFTER, or RUNNING untouched for longer than Redis
     would take to hand a dead worker's task to another, is sent again under a new task id;
-    a job still PENDING EXPORT_QUEUE_GIVE_UP after it was requested is FAILED. Run every
+    a job still PENDING EXPORT_QUEUE_GIVE_UP after it was requested is FAILED; jobs finished
+    EXPORT_RETENTION ago are deleted with their files. Run every
     EXPORT_SWEEP_INTERVAL by the worker's beat (CELERY_BEAT_SCHEDULE). A job merely waiting
     behind others may be sent twice: whichever copy comes first runs it (`_claim`)."""
     now = now or timezone.now()
@@ -136,7 +137,20 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
         enqueue(job_id)
     if requeued or given_up:
         logger.warning("Export sweep: sent %s lost jobs again, gave up on %s", len(requeued), given_up)
-    return {"requeued": len(requeued), "given_up": given_up}
+    return {"requeued": len(requeued), "given_up": given_up, "expired": _delete_expired(now)}
+
+
+def _delete_expired(now: dt.datetime) -> int:
+    """Delete the jobs finished more than EXPORT_RETENTION seconds ago, with their files:
+    afterwards they are as unknown as a job that never existed."""
+    finished = (ExportJob.Status.DONE, ExportJob.Status.FAILED)
+    cutoff = now - dt.timedelta(seconds=settings.EXPORT_RETENTION)
+    expired = list(ExportJob.objects.filter(status__in=finished, updated_at__lt=cutoff)[:SWEEP_BATCH])
+    for job in expired:
+        if job.file:
+            job.file.storage.delete(job.file.name)  # first: a row left behind is deleted next time
+        job.delete()
+    return len(expired)
 
 
 def _running_is_lost_after() -> int:

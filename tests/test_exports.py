@@ -16,7 +16,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
-from graphql_relay import to_global_id
+from graphql_relay import from_global_id, to_global_id
 from kombu.exceptions import OperationalError
 
 from calendarapp import exports, tasks
@@ -392,9 +392,9 @@ def test_a_job_the_queue_cannot_take_stays_pending_and_the_sweep_sends_it_once_t
         broken.setattr(tasks.export_events, "apply_async", broker_down)
         job = finished_job(gql, django_capture_on_commit_callbacks, token)
         assert (job["status"], job["error"], job["downloadUrl"]) == ("PENDING", None, None)
-        assert exports.sweep(later(settings.EXPORT_REQUEUE_AFTER + 1)) == {"requeued": 1, "given_up": 0}
+        assert exports.sweep(later(settings.EXPORT_REQUEUE_AFTER + 1)) == {"requeued": 1, "given_up": 0, "expired": 0}
 
-    assert exports.sweep(later(settings.EXPORT_REQUEUE_AFTER + 1)) == {"requeued": 1, "given_up": 0}
+    assert exports.sweep(later(settings.EXPORT_REQUEUE_AFTER + 1)) == {"requeued": 1, "given_up": 0, "expired": 0}
     assert ExportJob.objects.get().status == "DONE"
 
 
@@ -418,7 +418,7 @@ def test_the_sweep_sends_again_only_the_jobs_whose_task_was_lost(world, paris):
     running = job_in("RUNNING", paris, running_lost_after - 5, task_id="busy worker")
     done = job_in("DONE", paris, 10 * running_lost_after)
 
-    assert exports.sweep() == {"requeued": 2, "given_up": 0}
+    assert exports.sweep() == {"requeued": 2, "given_up": 0, "expired": 0}
 
     statuses = dict(ExportJob.objects.values_list("pk", "status"))
     assert statuses == {
@@ -434,9 +434,29 @@ def test_the_sweep_gives_up_on_a_job_the_queue_never_took(world, paris):
     job = job_in("PENDING", paris, 0)
     ExportJob.objects.filter(pk=job.pk).update(created_at=later(-settings.EXPORT_QUEUE_GIVE_UP - 1))
 
-    assert exports.sweep() == {"requeued": 0, "given_up": 1}
+    assert exports.sweep() == {"requeued": 0, "given_up": 1, "expired": 0}
     job.refresh_from_db()
     assert (job.status, job.error) == ("FAILED", exports.FAILED_TO_QUEUE)
+
+
+def test_the_sweep_deletes_finished_exports_and_their_files_after_the_retention(
+    gql, world, paris, token, django_capture_on_commit_callbacks
+):
+    world.event(paris, utc(2026, 3, 29, 9))
+    kept = finished_job(gql, django_capture_on_commit_callbacks, token)
+    expired = finished_job(gql, django_capture_on_commit_callbacks, token)
+    failed = job_in("FAILED", paris, settings.EXPORT_RETENTION + 1, error=exports.FAILED_TO_QUEUE)
+    expired_row = ExportJob.objects.get(pk=from_global_id(expired["id"])[1])
+    ExportJob.objects.filter(pk=expired_row.pk).update(updated_at=later(-settings.EXPORT_RETENTION - 1))
+
+    assert exports.sweep() == {"requeued": 0, "given_up": 0, "expired": 2}
+
+    assert list(ExportJob.objects.values_list("pk", flat=True)) == [int(from_global_id(kept["id"])[1])]
+    assert not export_storage().exists(expired_row.file.name)
+    assert download(kept["downloadUrl"], token).status_code == 200
+    assert download(expired["downloadUrl"], token).status_code == 404
+    assert gql(EXPORT_JOB, {"id": expired["id"]}, token=token).data["exportJob"] is None
+    assert not ExportJob.objects.filter(pk=failed.pk).exists()
 
 
 def test_of_two_copies_of_a_job_the_first_runs_it_and_the_other_does_nothing(world, paris):
