@@ -72,8 +72,17 @@ FAILED_TOO_LONG = "The export took too long and was stopped. Please request fewe
 def request_export(owner: User, date_from: dt.date, date_to: dt.date) -> ExportJob:
     """A new PENDING export of `owner`'s events on the days `date_from` to `date_to`
     (both included, in the owner's time zone), queued when the transaction commits.
-    Raises ValidationError (keyed "from" or "to") for a range it cannot export."""
+    Raises ValidationError (keyed "from" or "to") for a range it cannot export, and
+    (unkeyed) when the owner already has EXPORT_MAX_UNFINISHED exports in progress."""
     export_window(owner.timezone, date_from, date_to)
+    unfinished = ExportJob.objects.filter(owner=owner, status__in=(ExportJob.Status.PENDING, ExportJob.Status.RUNNING))
+    if unfinished.count() >= settings.EXPORT_MAX_UNFINISHED:
+        # One user's taps must not fill the queue every user's exports wait in. (Two requests
+        # at the same instant may both pass: the limit is a guard, not an exact count.)
+        raise ValidationError(
+            f"You already have {settings.EXPORT_MAX_UNFINISHED} exports in progress: "
+            "wait until one of them is done, then ask again."
+        )
     job = ExportJob.objects.create(owner=owner, date_from=date_from, date_to=date_to)
     transaction.on_commit(partial(enqueue, job.pk))
     return job

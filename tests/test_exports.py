@@ -459,6 +459,24 @@ def test_the_sweep_deletes_finished_exports_and_their_files_after_the_retention(
     assert not ExportJob.objects.filter(pk=failed.pk).exists()
 
 
+def test_a_user_with_exports_in_progress_up_to_the_limit_must_wait_for_one(
+    gql, world, paris, token, django_capture_on_commit_callbacks
+):
+    in_progress = [job_in(status, paris, 0) for status in ("PENDING", "RUNNING", "PENDING")]
+    assert len(in_progress) == settings.EXPORT_MAX_UNFINISHED
+    job_in("DONE", paris, 0)
+    job_in("PENDING", world.user("berlin"), 0)  # another user's do not count
+
+    refused = request_export(gql, django_capture_on_commit_callbacks, token, DST_DAY, DST_DAY)
+    assert refused.codes == ["BAD_USER_INPUT"]
+    assert refused.errors[0]["message"].startswith("You already have 3 exports in progress")
+    assert refused.data == {"requestEventsExport": None}
+    assert ExportJob.objects.filter(owner=paris).count() == 4  # nothing written
+
+    ExportJob.objects.filter(pk=in_progress[0].pk).update(status="DONE")
+    assert finished_job(gql, django_capture_on_commit_callbacks, token)["status"] == "DONE"
+
+
 def test_of_two_copies_of_a_job_the_first_runs_it_and_the_other_does_nothing(world, paris):
     world.event(paris, utc(2026, 3, 29, 9))
     job = job_in("PENDING", paris, 0, task_id="sent again by the sweep")

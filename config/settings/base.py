@@ -164,6 +164,8 @@ CELERY_TASK_TIME_LIMIT = EXPORT_TIME_LIMIT + 30
 EXPORT_REQUEUE_AFTER = int(os.environ.get("EXPORT_REQUEUE_AFTER", "120"))
 EXPORT_QUEUE_GIVE_UP = int(os.environ.get("EXPORT_QUEUE_GIVE_UP", "3600"))
 EXPORT_SWEEP_INTERVAL = int(os.environ.get("EXPORT_SWEEP_INTERVAL", "60"))
+# How many exports one user may have in progress (PENDING or RUNNING) at once.
+EXPORT_MAX_UNFINISHED = int(os.environ.get("EXPORT_MAX_UNFINISHED", "3"))
 # The sweep also deletes finished exports, and their files, this long after they finished.
 EXPORT_RETENTION = int(os.environ.get("EXPORT_RETENTION", str(7 * 24 * 3600)))
 CELERY_BEAT_SCHEDULE = {

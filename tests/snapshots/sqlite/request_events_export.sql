@@ -1,5 +1,6 @@
--- request_events_export: 4 SQL queries (sqlite)
+-- request_events_export: 5 SQL queries (sqlite)
 SELECT "calendarapp_authtoken"."id", "calendarapp_authtoken"."user_id", "calendarapp_user"."id", "calendarapp_user"."password", "calendarapp_user"."last_login", "calendarapp_user"."is_superuser", "calendarapp_user"."username", "calendarapp_user"."first_name", "calendarapp_user"."last_name", "calendarapp_user"."email", "calendarapp_user"."is_staff", "calendarapp_user"."is_active", "calendarapp_user"."date_joined", "calendarapp_user"."display_name", "calendarapp_user"."timezone", "calendarapp_user"."avatar_url" FROM "calendarapp_authtoken" INNER JOIN "calendarapp_user" ON ("calendarapp_authtoken"."user_id" = "calendarapp_user"."id") WHERE ("calendarapp_authtoken"."key_hash" = ? AND "calendarapp_user"."is_active") ORDER BY "calendarapp_authtoken"."id" ASC LIMIT ?;
 SAVEPOINT "savepoint";
+SELECT COUNT(*) AS "__count" FROM "calendarapp_exportjob" WHERE ("calendarapp_exportjob"."owner_id" = ? AND "calendarapp_exportjob"."status" IN (...));
 INSERT INTO "calendarapp_exportjob" ("owner_id", "date_from", "date_to", "status", "row_count", "file", "error", "task_id", "created_at", "updated_at") VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?) RETURNING "calendarapp_exportjob"."id";
 RELEASE SAVEPOINT "savepoint";
