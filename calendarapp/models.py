@@ -10,6 +10,7 @@ import hashlib
 import secrets
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.core.files.storage import storages
 from django.core.validators import MaxLengthValidator
 from django.db import models
@@ -100,6 +101,11 @@ class Event(models.Model):
     shown_to_friends = models.BooleanField(default=True)
 
     objects = EventQuerySet.as_manager()
+
+    def clean(self) -> None:
+        """Rules across fields, checked by the API's services and by the admin's form alike."""
+        if self.starts_at and self.ends_at and self.ends_at < self.starts_at:
+            raise ValidationError({"ends_at": "endsAt must not be before startsAt."})
 
     class Meta:
         indexes = [

@@ -64,17 +64,13 @@ def own_event(viewer: User, event_id: int) -> Event:
 
 
 def _check_event(event: Event) -> Event:
-    _validate(event, exclude=("owner",))
-    if event.ends_at < event.starts_at:
-        raise ValidationError({"ends_at": "endsAt must not be before startsAt."})
+    _validate(event, exclude=("owner",))  # the fields, then Event.clean's rules across them
     return event
 
 
 def create_event(owner: User, **fields: Any) -> Event:
     event = _check_event(Event(owner=owner, **fields))
-    event.change_seq = event.created_seq = next_change_seq()
-    event.shown_to_friends = seen_by_friends(event.visibility)
-    event.save()
+    save_event(event)
     return event
 
 
@@ -84,21 +80,32 @@ def update_event(viewer: User, event_id: int, **fields: Any) -> Event:
         if value is None:
             raise ValidationError({name: "This field cannot be null."})
         setattr(event, name, value)
-    _check_event(event)
-    event.change_seq = next_change_seq()
-    event.shown_to_friends = event.shown_to_friends or seen_by_friends(event.visibility)
-    event.save()
+    save_event(_check_event(event))
     return event
 
 
+def save_event(event: Event) -> None:
+    """Save a new or changed event numbered for delta sync (the API's mutations and the
+    admin both save events through here). Call inside the writing transaction."""
+    event.change_seq = next_change_seq()
+    if event._state.adding:
+        event.created_seq = event.change_seq
+        event.shown_to_friends = seen_by_friends(event.visibility)
+    else:  # once friends have seen it, their devices must hear of its changes and its end
+        event.shown_to_friends = event.shown_to_friends or seen_by_friends(event.visibility)
+    event.save()
+
+
 def delete_event(viewer: User, event_id: int) -> None:
-    """Deletes the event and leaves a tombstone for delta sync."""
-    event = own_event(viewer, event_id)
-    seq = next_change_seq()
+    remove_event(own_event(viewer, event_id))
+
+
+def remove_event(event: Event) -> None:
+    """Delete the event and leave a tombstone for delta sync (for the API and the admin)."""
     DeletedEvent.objects.create(
         event_id=event.pk,
         owner_id=event.owner_id,
-        change_seq=seq,
+        change_seq=next_change_seq(),
         created_seq=event.created_seq,
         shown_to_friends=event.shown_to_friends,
     )
