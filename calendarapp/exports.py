@@ -158,7 +158,7 @@ def _delete_expired(now: dt.datetime) -> int:
     for job in expired:
         if job.file:
             job.file.storage.delete(job.file.name)  # first: a row left behind is deleted next time
-        job.delete()
+    ExportJob.objects.filter(pk__in=[job.pk for job in expired]).delete()
     return len(expired)
 
 

@@ -40,7 +40,6 @@ tests). Every loop is bounded in time, and everything stays on 127.0.0.1.
 from __future__ import annotations
 
 import argparse
-import base64
 import csv
 import datetime as dt
 import itertools
@@ -60,6 +59,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import redis
+from graphql_relay import from_global_id
 
 from bench import export_memory
 from bench.environment import configure_django, machine
@@ -181,11 +181,6 @@ def graphql_call(url: str, body: bytes, token: str, field_name: str) -> tuple[Pr
     return probe, payload
 
 
-def database_id(global_id: str) -> int:
-    """The row id of a Relay global ID ("Type:id" in base64)."""
-    return int(base64.b64decode(global_id).decode().rpartition(":")[2])
-
-
 # --- load -------------------------------------------------------------------------------------
 
 
@@ -246,7 +241,7 @@ class Load:
 def request_export(url: str, token: str, first: dt.date, last: dt.date | None = None) -> tuple[Probe, int | None]:
     days = {"from": first.isoformat(), "to": (last or first).isoformat()}
     probe, payload = graphql_call(url, operation("request_events_export", input=days), token, "requestEventsExport")
-    return probe, database_id(payload["job"]["id"]) if payload else None
+    return probe, int(from_global_id(payload["job"]["id"])[1]) if payload else None
 
 
 # --- the processes: PostgreSQL, Redis, the Celery worker, the gunicorn workers ---------------
@@ -305,6 +300,11 @@ def postgres_cluster() -> tuple[str, str]:
 
 def redis_cli(*arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run(["redis-cli", "-p", str(REDIS_PORT), *arguments], capture_output=True, text=True)
+
+
+def stop_redis() -> None:
+    """Shut Redis down without saving: it comes back empty, its queues lost."""
+    redis_cli("shutdown", "nosave")
 
 
 def start_redis() -> None:
@@ -387,7 +387,7 @@ class Faults:
         base_url = self.url.removesuffix("/graphql")
         readyz = {"readyz_before": readiness(base_url)}
         began = time.monotonic()
-        redis_cli("shutdown", "nosave")
+        stop_redis()
         time.sleep(REDIS_DOWN_SECONDS)
         readyz["readyz_while_down"] = readiness(base_url)
         start_redis()
@@ -405,7 +405,7 @@ class Faults:
         waiting = ExportJob.objects.filter(status=ExportJob.Status.PENDING)
         lost = list(waiting.values_list("pk", flat=True))
         began = time.monotonic()
-        redis_cli("shutdown", "nosave")
+        stop_redis()
         start_redis()
         ended = time.monotonic()
         self.worker.start()
