@@ -10,6 +10,7 @@ details.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from typing import Any
 
@@ -26,6 +27,7 @@ BAD_USER_INPUT = "BAD_USER_INPUT"
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 BAD_REQUEST = "BAD_REQUEST"
+RATE_LIMITED = "RATE_LIMITED"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
@@ -55,6 +57,17 @@ class NotFound(APIError):
 
 class BadUserInput(APIError):
     code = BAD_USER_INPUT
+
+
+class RateLimited(APIError):
+    """Too many attempts, or a budget spent: the client may try again after `retry_after`
+    whole seconds (`extensions.retryAfter`)."""
+
+    code = RATE_LIMITED
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, math.ceil(retry_after))
 
 
 def invalid_value(message: str) -> GraphQLError:
@@ -174,10 +187,17 @@ def format_error(error: GraphQLError, default_code: str = INTERNAL_SERVER_ERROR)
     extensions = {**(formatted.get("extensions") or {}), "code": code}
     if field:
         extensions["field"] = field
+    if isinstance(error.original_error, RateLimited):
+        extensions["retryAfter"] = error.original_error.retry_after
     formatted["extensions"] = extensions
     return formatted
 
 
-def error_body(message: str, code: str = BAD_REQUEST) -> dict[str, Any]:
+def error_body(message: str, code: str = BAD_REQUEST, **extensions: Any) -> dict[str, Any]:
     """The body of an error that stops a request before any operation runs."""
-    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
+
+
+def rate_limited_body(limited: RateLimited) -> dict[str, Any]:
+    """The body of an operation refused by a rate limit before it ran."""
+    return error_body(limited.message, RATE_LIMITED, retryAfter=limited.retry_after)

@@ -20,6 +20,7 @@ CODES = {
     "QUERY_TOO_COMPLEX",
     "PERSISTED_QUERY_NOT_FOUND",
     "BAD_REQUEST",
+    "RATE_LIMITED",
     "INTERNAL_SERVER_ERROR",
 }
 
@@ -38,7 +39,7 @@ def assert_request_error(answer: Answer, status: int = 400, code: str = "BAD_REQ
 
 
 def assert_codes_are_the_apis(body) -> None:
-    """Every error of a body (or of each body of a batch) carries one of the eight codes, and no internals."""
+    """Every error of a body (or of each body of a batch) carries one of the API's codes, and no internals."""
     for result in body if isinstance(body, list) else [body]:
         for error in result.get("errors") or []:
             assert error["extensions"]["code"] in CODES, error
