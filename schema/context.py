@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from django.http import HttpRequest
 
 from calendarapp.models import User
 from loaders.base import LoaderRegistry
+from throttling.clients import client_address
 
 from .errors import Unauthenticated
 
@@ -26,6 +29,16 @@ class RequestContext:
         # False only in the benchmarks' naive baseline: no batching, no optimizer.
         self.optimized = optimized
         self.loaders = loaders or LoaderRegistry(self, batching=optimized)
+
+    @cached_property
+    def client_address(self) -> str:
+        """Where the request comes from, as the rate limits count it."""
+        return client_address(self.request)
+
+    @property
+    def client(self) -> str:
+        """Who the budgets count against: the viewer, else (anonymous) the client's address."""
+        return f"user:{self.viewer.pk}" if self.viewer else f"address:{self.client_address}"
 
     def log_in(self, user: User) -> None:
         """The rest of this operation (only) acts as `user`, with loaders of its own."""

@@ -32,8 +32,19 @@ from graphql.execution import execute
 from graphql.language import ArgumentNode, Node, ObjectFieldNode, OperationDefinitionNode, ValueNode, Visitor, visit
 from graphql.utilities import get_operation_ast
 
+from throttling import budget
+
 from . import limits, persisted_queries
-from .errors import BAD_REQUEST, BAD_USER_INPUT, PERSISTED_QUERY_NOT_FOUND, QUERY_TOO_COMPLEX, error_body, format_error
+from .errors import (
+    BAD_REQUEST,
+    BAD_USER_INPUT,
+    PERSISTED_QUERY_NOT_FOUND,
+    QUERY_TOO_COMPLEX,
+    RateLimited,
+    error_body,
+    format_error,
+    rate_limited_body,
+)
 from .executor import CalendarExecutionContext
 from .schema import schema
 
@@ -81,6 +92,8 @@ class OperationResult:
     status: int = 200
     # The name of the operation that ran, as the document spells it (for the request log).
     operation_name: str | None = None
+    # Seconds the client should wait before trying again (a rate limit), for Retry-After.
+    retry_after: int | None = None
 
 
 def refused(message: str, status: int = 400, code: str = BAD_REQUEST) -> OperationResult:
@@ -126,9 +139,14 @@ def run_operation(
     refusal = _refusal_of(operation, operation_name, allow_mutations)
     if refusal is None:
         try:
-            prepared.cost_of(operation).check(variables)
+            cost = prepared.cost_of(operation).check(variables)
+            budget.spend(context.client, cost)
         except limits.QueryTooComplex as too_complex:
             refusal = refused(too_complex.message, code=QUERY_TOO_COMPLEX)
+        except RateLimited as limited:
+            refusal = OperationResult(rate_limited_body(limited), 429, retry_after=limited.retry_after)
+    if refusal is None and query is not None and query_hash is not None:
+        persisted_queries.register(query_hash, query, context.client)
     result = refusal or _execute(prepared.document, variables, operation_name, context)
     result.operation_name = operation.name.value if operation and operation.name else operation_name
     return result
@@ -174,7 +192,8 @@ def _execute(document: DocumentNode, variables, operation_name: str | None, cont
 
 def document_for(query: str | None, query_hash: str | None) -> PreparedDocument:
     """The prepared document of an operation given by its query, its persisted query's hash,
-    or both (then the hash must be the query's, and the query is persisted for next time)."""
+    or both (then the hash must be the query's; `run_operation` registers it once it passed
+    its checks)."""
     if query is None:
         return _persisted_document(query_hash)
     try:
@@ -184,10 +203,7 @@ def document_for(query: str | None, query_hash: str | None) -> PreparedDocument:
     sha256 = persisted_queries.sha256_of(query)
     if query_hash is not None and query_hash != sha256:
         raise OperationRefused("The persisted query's sha256Hash is not the SHA-256 of its query.")
-    prepared = documents.get(sha256) or _prepare_and_keep(sha256, query)
-    if query_hash is not None and prepared.document is not None:
-        persisted_queries.store_query(sha256, query)
-    return prepared
+    return documents.get(sha256) or _prepare_and_keep(sha256, query)
 
 
 def _persisted_document(sha256: str) -> PreparedDocument:

@@ -325,10 +325,12 @@ class OperationCost:
         fixed = self.fixed_cost
         return fixed if fixed is not None else self._estimate(variables or {})
 
-    def check(self, variables: Mapping[str, Any] | None) -> None:
+    def check(self, variables: Mapping[str, Any] | None) -> int:
+        """The operation's estimated cost, or QueryTooComplex when it exceeds GRAPHQL_MAX_COST."""
         cost, limit = self.estimate(variables), settings.GRAPHQL_MAX_COST
         if cost > limit:
             raise QueryTooComplex(f"Query cost {cost:,} exceeds the limit of {limit:,}.")
+        return cost
 
     def _estimate(self, variables: Mapping[str, Any]) -> int:
         pages = {page_size: page_size.value(variables, self.variable_defaults) for page_size in self.page_sizes}

@@ -10,6 +10,13 @@ every process) and from then on knows it by its hash alone.
 The cache is an optimisation, never a dependency: when it fails, a request carrying its
 query still runs (the failure is logged), and one with the hash alone is answered
 PERSISTED_QUERY_NOT_FOUND, so the client sends the query.
+
+Anyone may register a query, so what registering may store is bounded (`register`): only an
+operation that is about to run (it parsed, validated and passed the limits), of at most
+GRAPHQL_PERSISTED_QUERY_MAX_BYTES, at most GRAPHQL_PERSISTED_QUERY_REGISTRATIONS per client
+(viewer, else address) an hour, and at most GRAPHQL_PERSISTED_QUERY_BYTES_PER_DAY from
+everyone together. A query over a bound still runs: it is just not kept, so the client sends
+it in full again next time.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+
+from throttling.counters import counter_key, counters
 
 logger = logging.getLogger("calendar.persisted_queries")
 
@@ -75,6 +84,25 @@ def stored_query(sha256: str) -> str | None:
         logger.warning("Persisted query cache unavailable, read as a miss: %s: %s", type(error).__name__, error)
         return None
     return query if isinstance(query, str) else None
+
+
+def register(sha256: str, query: str, client: str) -> bool:
+    """Persist `query` (whose SHA-256 is `sha256`) for `client`, within the bounds above;
+    whether it was stored."""
+    size = len(query.encode("utf-8", "surrogatepass"))
+    hourly = settings.GRAPHQL_PERSISTED_QUERY_REGISTRATIONS
+    daily_bytes = settings.GRAPHQL_PERSISTED_QUERY_BYTES_PER_DAY
+    if size > settings.GRAPHQL_PERSISTED_QUERY_MAX_BYTES:
+        reason = f"{size:,} bytes, over GRAPHQL_PERSISTED_QUERY_MAX_BYTES"
+    elif not counters().take(counter_key("apq-client", client), 1, hourly, 3600).allowed:
+        reason = f"over {hourly} registrations an hour for this client"
+    elif not counters().take(counter_key("apq-bytes", "everyone"), size, daily_bytes, 24 * 3600).allowed:
+        reason = f"over {daily_bytes:,} bytes registered a day"
+    else:
+        store_query(sha256, query)
+        return True
+    logger.info("Persisted query %s not stored (%s); it ran all the same", sha256[:12], reason)
+    return False
 
 
 def store_query(sha256: str, query: str) -> None:

@@ -101,7 +101,10 @@ class GraphQLView(View):
         request.graphql_operation_names = [result.operation_name for result in results]
         if is_batch:
             return json_response([result.body for result in results])
-        return json_response(results[0].body, status=results[0].status)
+        response = json_response(results[0].body, status=results[0].status)
+        if results[0].retry_after is not None:
+            response["Retry-After"] = str(results[0].retry_after)
+        return response
 
     def run(self, operation: Any, context: RequestContext, via_get: bool) -> OperationResult:
         try:

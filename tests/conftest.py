@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import shutil
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,8 @@ from calendarapp.changes import next_change_seq
 from calendarapp.models import AuthToken, Event, Friendship, Rsvp, User
 from calendarapp.rules import seen_by_friends
 from schema.ids import global_id
+from throttling import counters
+from throttling.passwords import password_checks
 
 
 @dataclass
@@ -164,6 +167,25 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres_only" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Each test starts with no failed login, signup or spent budget counted (the counts of the
+    in-process limiter outlive a test) and a full password-check credit."""
+    counters.reset()
+    password_checks.reset()
+
+
+@pytest.fixture
+def project_logs(caplog):
+    """`caplog` with the records of the project's loggers (`calendar.*` do not propagate to the
+    root logger, where caplog listens), INFO and up."""
+    project_logger = logging.getLogger("calendar")
+    project_logger.addHandler(caplog.handler)
+    caplog.handler.setLevel(logging.INFO)
+    yield caplog
+    project_logger.removeHandler(caplog.handler)
 
 
 @pytest.fixture

@@ -317,13 +317,10 @@ def unreachable_redis(request) -> Iterator[None]:
 
 
 @pytest.fixture
-def cache_warnings(caplog) -> Iterator[pytest.LogCaptureFixture]:
-    """Warnings of the project's loggers (which do not propagate to the root logger)."""
-    project_logger = logging.getLogger("calendar")
-    project_logger.addHandler(caplog.handler)
-    caplog.handler.setLevel(logging.WARNING)
-    yield caplog
-    project_logger.removeHandler(caplog.handler)
+def cache_warnings(project_logs) -> pytest.LogCaptureFixture:
+    """Warnings of the project's loggers."""
+    project_logs.handler.setLevel(logging.WARNING)
+    return project_logs
 
 
 @pytest.mark.usefixtures("unreachable_redis")
@@ -343,3 +340,54 @@ class TestWithRedisUnreachable:
         first, registered, _ = apollo_sequence(gql, viewer)
         assert_not_found(first)
         assert registered.ok()
+
+
+def registered(query: str) -> bool:
+    return cache.get(cache_key(sha256(query))) == query
+
+
+def viewer_query(number: int) -> str:
+    """A different valid query text for each number."""
+    return f"query Q{number} {{ viewer {{ username }} }}"
+
+
+class TestWhatRegisteringMayStore:
+    """Anyone may register: what they may store is bounded, and an unbounded attempt still runs."""
+
+    def test_a_query_refused_by_the_limits_is_not_stored(self, gql, viewer):
+        too_costly = "{ viewer { friends(first: 100) { edges { node { friends(first: 100) { edges { node {"
+        too_costly += " friends(first: 100) { totalCount } } } } } } } } }"
+        answer = gql.post(by_hash(too_costly, with_query=True), token=viewer)
+        assert answer.codes == ["QUERY_TOO_COMPLEX"]
+        assert not registered(too_costly)
+
+    def test_a_mutation_refused_over_get_is_not_stored(self, gql, viewer):
+        mutation = "mutation { logoutEverywhere: __typename }"
+        get(gql, token=viewer, query=mutation, extensions=persisted(sha256(mutation)))
+        assert not registered(mutation)
+
+    @override_settings(GRAPHQL_PERSISTED_QUERY_MAX_BYTES=40)
+    def test_a_query_over_the_size_bound_runs_but_is_not_stored(self, gql, viewer, project_logs):
+        long_query = "query LongEnoughToPassTheBound { viewer { username } }"
+        assert gql.post(by_hash(long_query, with_query=True), token=viewer).ok() == {"viewer": {"username": "alice"}}
+        assert not registered(long_query)
+        assert "over GRAPHQL_PERSISTED_QUERY_MAX_BYTES" in project_logs.text
+        execution.documents.clear()  # another process knows only the shared cache
+        assert_not_found(gql.post(by_hash(long_query), token=viewer))
+
+    @override_settings(GRAPHQL_PERSISTED_QUERY_REGISTRATIONS=3)
+    def test_each_client_registers_a_bounded_number_an_hour(self, gql, world, viewer):
+        for number in range(4):
+            gql.post(by_hash(viewer_query(number), with_query=True), token=viewer).ok()
+        assert [registered(viewer_query(number)) for number in range(4)] == [True, True, True, False]
+        other = world.token(world.user("carol"))
+        gql.post(by_hash(viewer_query(4), with_query=True), token=other).ok()
+        assert registered(viewer_query(4))
+
+    @override_settings(GRAPHQL_PERSISTED_QUERY_BYTES_PER_DAY=70)
+    def test_everyone_together_registers_a_bounded_number_of_bytes_a_day(self, gql, world, viewer):
+        tokens = [viewer] + [world.token(world.user(f"user{number}")) for number in range(3)]
+        for number, token in enumerate(tokens):
+            gql.post(by_hash(viewer_query(number), with_query=True), token=token).ok()
+        # Each query is 32 bytes: two fit in 70 bytes.
+        assert [registered(viewer_query(number)) for number in range(4)] == [True, True, False, False]

@@ -21,6 +21,18 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_number(name: str, default: float, kind: type = int, minimum: float = 0) -> float:
+    """A number from the environment, at least `minimum`; a clear start-up error otherwise."""
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = kind(raw) if raw else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "").split(",") if h]
 
@@ -211,8 +223,49 @@ GRAPHQL_DOCUMENT_CACHE_SIZE = 512
 # client that finds it gone sends the query again (one more round trip); a day keeps that
 # rare while queries anyone registered (APQ stores any valid query) do not pile up.
 GRAPHQL_PERSISTED_QUERY_TIMEOUT = 24 * 60 * 60
+# What registering persisted queries may store (schema/persisted_queries.py): a query's size,
+# registrations per client (viewer, else address) an hour, and bytes from everyone a day.
+# The app's largest operation is under 1 KB and it has fewer than 20.
+GRAPHQL_PERSISTED_QUERY_MAX_BYTES = env_number("GRAPHQL_PERSISTED_QUERY_MAX_BYTES", 16 * 1024, minimum=1)
+GRAPHQL_PERSISTED_QUERY_REGISTRATIONS = env_number("GRAPHQL_PERSISTED_QUERY_REGISTRATIONS", 100, minimum=1)
+GRAPHQL_PERSISTED_QUERY_BYTES_PER_DAY = env_number("GRAPHQL_PERSISTED_QUERY_BYTES_PER_DAY", 16 * 1024 * 1024, minimum=1)
 # Log every SQL statement the GraphQL endpoint runs to the console.
 GRAPHQL_LOG_SQL = env_bool("GRAPHQL_LOG_SQL", False)
+
+# Rate limits (throttling/, API.md's RATE_LIMITED). The counts live in Redis when
+# RATE_LIMIT_REDIS_URL is set (by default the cache's Redis, shared by every worker and dyno),
+# else in each process; when Redis fails, each process counts on its own for
+# RATE_LIMIT_REDIS_RETRY seconds before trying Redis again (and logs it).
+RATE_LIMIT_REDIS_URL = os.environ.get("RATE_LIMIT_REDIS_URL", REDIS_URL)
+RATE_LIMIT_REDIS_TIMEOUT = env_number("RATE_LIMIT_REDIS_TIMEOUT", 0.5, float, minimum=0.01)
+RATE_LIMIT_REDIS_RETRY = env_number("RATE_LIMIT_REDIS_RETRY", 5.0, float)
+# Logins: after this many failures for one username, or from one address, within the window
+# (seconds), every login for it is refused until the window has passed.
+LOGIN_FAILURES_PER_USERNAME = env_number("LOGIN_FAILURES_PER_USERNAME", 10, minimum=1)
+LOGIN_FAILURES_PER_ADDRESS = env_number("LOGIN_FAILURES_PER_ADDRESS", 100, minimum=1)
+LOGIN_FAILURE_WINDOW = env_number("LOGIN_FAILURE_WINDOW", 15 * 60, minimum=1)
+# Signups tried from one address per window (seconds).
+SIGNUPS_PER_ADDRESS = env_number("SIGNUPS_PER_ADDRESS", 20, minimum=1)
+SIGNUP_WINDOW = env_number("SIGNUP_WINDOW", 60 * 60, minimum=1)
+# Password checks in one process: one at a time, and together at most this share of one
+# core over time (a credit of up to PASSWORD_CHECK_BURST_SECONDS of checking).
+PASSWORD_CHECK_CPU_SHARE = env_number("PASSWORD_CHECK_CPU_SHARE", 0.25, float, minimum=0.01)
+PASSWORD_CHECK_BURST_SECONDS = env_number("PASSWORD_CHECK_BURST_SECONDS", 2.0, float, minimum=0.01)
+if PASSWORD_CHECK_CPU_SHARE > 1:
+    raise ImproperlyConfigured(
+        f"PASSWORD_CHECK_CPU_SHARE is a share of one core, at most 1, not {PASSWORD_CHECK_CPU_SHARE}."
+    )
+# Each viewer's budget of estimated query cost (schema/limits.py) per period (seconds).
+VIEWER_COST_BUDGET = env_number("VIEWER_COST_BUDGET", 3_000_000, minimum=1)
+VIEWER_COST_PERIOD = env_number("VIEWER_COST_PERIOD", 60, minimum=1)
+if VIEWER_COST_BUDGET < GRAPHQL_MAX_COST:
+    raise ImproperlyConfigured(
+        f"VIEWER_COST_BUDGET ({VIEWER_COST_BUDGET:,}) must be at least GRAPHQL_MAX_COST ({GRAPHQL_MAX_COST:,}), "
+        "or an operation within the limits could never run."
+    )
+# How many proxies in front of the app append to X-Forwarded-For (the platform's router: 1).
+# The client's address is the entry the farthest trusted proxy appended; 0 ignores the header.
+TRUSTED_PROXY_COUNT = env_number("TRUSTED_PROXY_COUNT", 0)
 
 # The web process (config/asgi_bridge.py) refuses a request body larger than this (413), or
 # one that has not arrived whole after this long (408), before Django sees it.

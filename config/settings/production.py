@@ -19,6 +19,9 @@ if not ALLOWED_HOSTS:  # noqa: F405
         "Set ALLOWED_HOSTS (comma-separated host names, e.g. calendar.example.com) for production."
     )
 
+# The platform's router appends the client's address to X-Forwarded-For (the rate limits count by it).
+TRUSTED_PROXY_COUNT = env_number("TRUSTED_PROXY_COUNT", 1)  # noqa: F405
+
 # HTTPS: the platform's router terminates TLS and says so in X-Forwarded-Proto. Health probes
 # come over plain HTTP from inside the platform, so they are not redirected.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

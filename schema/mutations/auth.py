@@ -5,6 +5,8 @@ from django.contrib.auth import authenticate
 
 from calendarapp import services
 from calendarapp.models import AuthToken
+from throttling import logins
+from throttling.passwords import password_checks
 
 from ..errors import Unauthenticated
 from ..types import UserType
@@ -32,7 +34,9 @@ class Signup(AuthPayloadMixin, CalendarMutation):
 
     @classmethod
     def perform(cls, info, viewer, username, password, display_name, timezone):
-        user, token = services.signup(username, password, display_name, timezone)
+        logins.count_signup_attempt(info.context.client_address)
+        with password_checks.check():
+            user, token = services.signup(username, password, display_name, timezone)
         return cls.logged_in(info, user, token)
 
 
@@ -45,7 +49,12 @@ class Login(AuthPayloadMixin, CalendarMutation):
 
     @classmethod
     def perform(cls, info, viewer, username, password):
-        user = authenticate(username=username, password=password)
+        address = info.context.client_address
+        logins.check_login_allowed(username, address)  # before hashing: a refusal costs nothing
+        with password_checks.check():
+            user = authenticate(username=username, password=password)
         if user is None:
+            logins.record_login_failure(username, address)
             raise Unauthenticated("Wrong username or password.")
+        logins.record_login_success(username)
         return cls.logged_in(info, user, AuthToken.issue(user))
