@@ -38,6 +38,7 @@ from . import limits, persisted_queries
 from .errors import (
     BAD_REQUEST,
     BAD_USER_INPUT,
+    FORBIDDEN,
     PERSISTED_QUERY_NOT_FOUND,
     QUERY_TOO_COMPLEX,
     RateLimited,
@@ -47,6 +48,7 @@ from .errors import (
 )
 from .executor import CalendarExecutionContext
 from .schema import schema
+from .trusted_documents import NOT_TRUSTED, trusted_documents
 
 GRAPHQL_SCHEMA = schema.graphql_schema
 
@@ -129,8 +131,9 @@ def run_operation(
     if nul_at:
         # PostgreSQL cannot store or even compare a string with a NUL character in it.
         return refused(f"Strings must not contain NUL characters ({nul_at}).", code=BAD_USER_INPUT)
+    trusted_only = trusted_documents.enabled and not (context.viewer and context.viewer.is_staff)
     try:
-        prepared = document_for(query, query_hash)
+        prepared = document_for(query, query_hash, trusted_only)
     except OperationRefused as refusal:
         return refusal.result
     if prepared.document is None:
@@ -145,7 +148,7 @@ def run_operation(
             refusal = refused(too_complex.message, code=QUERY_TOO_COMPLEX)
         except RateLimited as limited:
             refusal = OperationResult(rate_limited_body(limited), 429, retry_after=limited.retry_after)
-    if refusal is None and query is not None and query_hash is not None:
+    if refusal is None and query is not None and query_hash is not None and not trusted_only:
         persisted_queries.register(query_hash, query, context.client)
     result = refusal or _execute(prepared.document, variables, operation_name, context)
     result.operation_name = operation.name.value if operation and operation.name else operation_name
@@ -190,12 +193,13 @@ def _execute(document: DocumentNode, variables, operation_name: str | None, cont
     return OperationResult(body)
 
 
-def document_for(query: str | None, query_hash: str | None) -> PreparedDocument:
+def document_for(query: str | None, query_hash: str | None, trusted_only: bool = False) -> PreparedDocument:
     """The prepared document of an operation given by its query, its persisted query's hash,
     or both (then the hash must be the query's; `run_operation` registers it once it passed
-    its checks)."""
+    its checks). `trusted_only`: only a trusted document (schema/trusted_documents.py), found
+    by its hash, and anything else refused before it is parsed."""
     if query is None:
-        return _persisted_document(query_hash)
+        return _trusted_document(query_hash) if trusted_only else _persisted_document(query_hash)
     try:
         limits.check_size(query)  # before hashing, storing or parsing anything
     except limits.QueryTooComplex as refusal:
@@ -203,7 +207,16 @@ def document_for(query: str | None, query_hash: str | None) -> PreparedDocument:
     sha256 = persisted_queries.sha256_of(query)
     if query_hash is not None and query_hash != sha256:
         raise OperationRefused("The persisted query's sha256Hash is not the SHA-256 of its query.")
+    if trusted_only:
+        return _trusted_document(sha256)
     return documents.get(sha256) or _prepare_and_keep(sha256, query)
+
+
+def _trusted_document(sha256: str) -> PreparedDocument:
+    body = trusted_documents.body(sha256)
+    if body is None:
+        raise OperationRefused(NOT_TRUSTED, FORBIDDEN, status=403)
+    return documents.get(sha256) or _prepare_and_keep(sha256, body)
 
 
 def _persisted_document(sha256: str) -> PreparedDocument:

@@ -229,6 +229,11 @@ GRAPHQL_PERSISTED_QUERY_TIMEOUT = 24 * 60 * 60
 GRAPHQL_PERSISTED_QUERY_MAX_BYTES = env_number("GRAPHQL_PERSISTED_QUERY_MAX_BYTES", 16 * 1024, minimum=1)
 GRAPHQL_PERSISTED_QUERY_REGISTRATIONS = env_number("GRAPHQL_PERSISTED_QUERY_REGISTRATIONS", 100, minimum=1)
 GRAPHQL_PERSISTED_QUERY_BYTES_PER_DAY = env_number("GRAPHQL_PERSISTED_QUERY_BYTES_PER_DAY", 16 * 1024 * 1024, minimum=1)
+# Trusted documents (schema/trusted_documents.py): the path of the manifest of the app's
+# operations, written by `manage.py trusted_documents` from GRAPHQL_OPERATIONS_DIR. When set,
+# non-staff clients may run only those operations; unset (the default), any valid operation.
+GRAPHQL_TRUSTED_DOCUMENTS = os.environ.get("GRAPHQL_TRUSTED_DOCUMENTS", "")
+GRAPHQL_OPERATIONS_DIR = BASE_DIR / "tests" / "operations"
 # Log every SQL statement the GraphQL endpoint runs to the console.
 GRAPHQL_LOG_SQL = env_bool("GRAPHQL_LOG_SQL", False)
 
