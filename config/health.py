@@ -3,7 +3,8 @@ never touching the GraphQL machinery.
 
 - `GET /healthz`: the process is up and serving (no I/O).
 - `GET /readyz`: it can do its work: the database answers and, when REDIS_URL is set,
-  Redis does too. 503 with the failing checks otherwise.
+  Redis does too (and the cache's own Redis, REDIS_CACHE_URL, when it is another). 503 with
+  the failing checks otherwise.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 
 from django.conf import settings
 from django.db import connection
@@ -29,7 +31,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def readyz(request: HttpRequest) -> JsonResponse:
     checks = {"database": check_database}
     if settings.REDIS_URL:
-        checks["redis"] = check_redis
+        checks["redis"] = partial(ping_redis, settings.REDIS_URL)
+    if settings.REDIS_CACHE_URL and settings.REDIS_CACHE_URL != settings.REDIS_URL:
+        checks["redis_cache"] = partial(ping_redis, settings.REDIS_CACHE_URL)
     results = {name: run_check(name, check) for name, check in checks.items()}
     ready = all(result["ok"] for result in results.values())
     return JsonResponse({"status": "ok" if ready else "unavailable", "checks": results}, status=200 if ready else 503)
@@ -55,11 +59,11 @@ def check_database() -> None:
         cursor.fetchone()
 
 
-def check_redis() -> None:
+def ping_redis(url: str) -> None:
     """Ping Redis directly: the cache itself ignores Redis errors (requests run uncached)."""
     import redis
 
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
     try:
         client.ping()
     finally:

@@ -151,6 +151,18 @@ class TestProductionSettings:
         assert values["CELERY_BROKER_URL"] == "redis://cache.internal:6379/0"
         assert values["CELERY_TASK_ALWAYS_EAGER"] is False
 
+    def test_redis_cache_url_gives_the_cache_a_redis_of_its_own(self):
+        values = settings_in(
+            ["CACHES", "CELERY_BROKER_URL", "RATE_LIMIT_REDIS_URL"],
+            SECRET_KEY=STRONG_KEY,
+            ALLOWED_HOSTS="a.example",
+            REDIS_URL="redis://broker.internal:6379/0",
+            REDIS_CACHE_URL="redis://cache.internal:6379/0",
+        )
+        assert values["CACHES"]["default"]["LOCATION"] == "redis://cache.internal:6379/0"
+        assert values["RATE_LIMIT_REDIS_URL"] == "redis://cache.internal:6379/0"
+        assert values["CELERY_BROKER_URL"] == "redis://broker.internal:6379/0"
+
     def test_without_redis_url_everything_stays_in_process(self):
         values = settings_in(["CACHES", "CELERY_TASK_ALWAYS_EAGER"], settings_module="config.settings.dev")
         assert values["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
@@ -207,13 +219,21 @@ class TestHealth:
         assert response.json()["checks"]["database"]["ok"] is True
         assert "redis" not in response.json()["checks"]  # no REDIS_URL, no Redis to check
 
-    @override_settings(REDIS_URL="redis://127.0.0.1:6379/15")
+    @override_settings(REDIS_URL="redis://127.0.0.1:6379/15", REDIS_CACHE_URL="redis://127.0.0.1:6379/15")
     def test_readyz_checks_redis_when_configured(self):
         response = Client().get("/readyz")
         assert response.status_code == 200
         assert response.json()["checks"]["redis"]["ok"] is True
+        assert "redis_cache" not in response.json()["checks"]  # the same Redis: checked once
 
-    @override_settings(REDIS_URL="redis://127.0.0.1:1/0")
+    @override_settings(REDIS_URL="redis://127.0.0.1:6379/15", REDIS_CACHE_URL="redis://127.0.0.1:1/0")
+    def test_readyz_checks_the_caches_own_redis_too(self):
+        response = Client().get("/readyz")
+        assert response.status_code == 503
+        checks = response.json()["checks"]
+        assert checks["redis"]["ok"] is True and checks["redis_cache"]["ok"] is False
+
+    @override_settings(REDIS_URL="redis://127.0.0.1:1/0", REDIS_CACHE_URL="redis://127.0.0.1:1/0")
     def test_readyz_is_503_when_redis_is_unreachable(self):
         response = Client().get("/readyz")
         assert response.status_code == 503

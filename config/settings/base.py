@@ -130,15 +130,19 @@ STORAGES = {
     },
 }
 
-# Redis, when REDIS_URL is set: the shared cache (persisted queries) and Celery's broker and
-# result store. Without it the embedded default keeps everything in the one process: a
-# local-memory cache, and background tasks run in-process, eagerly.
+# Redis, when REDIS_URL is set: Celery's broker and result store, and the shared cache
+# (persisted queries, rate-limit counts) unless REDIS_CACHE_URL gives the cache a Redis of its
+# own — recommended, so that what clients make the cache hold can never fill the broker's
+# memory: the cache's Redis evicts (allkeys-lru), the broker's must not (noeviction);
+# docs/production.md, "Redis". Without REDIS_URL the embedded default keeps everything in the
+# one process: a local-memory cache, and background tasks run in-process, eagerly.
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
+REDIS_CACHE_URL = os.environ.get("REDIS_CACHE_URL", REDIS_URL)
+if REDIS_CACHE_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": REDIS_CACHE_URL,
             "OPTIONS": {
                 # Redis down or slow must not fail or stall a request: a cache error reads as
                 # a miss (logged by django-redis), and no call waits longer than a second.
@@ -241,7 +245,7 @@ GRAPHQL_LOG_SQL = env_bool("GRAPHQL_LOG_SQL", False)
 # RATE_LIMIT_REDIS_URL is set (by default the cache's Redis, shared by every worker and dyno),
 # else in each process; when Redis fails, each process counts on its own for
 # RATE_LIMIT_REDIS_RETRY seconds before trying Redis again (and logs it).
-RATE_LIMIT_REDIS_URL = os.environ.get("RATE_LIMIT_REDIS_URL", REDIS_URL)
+RATE_LIMIT_REDIS_URL = os.environ.get("RATE_LIMIT_REDIS_URL", REDIS_CACHE_URL)
 RATE_LIMIT_REDIS_TIMEOUT = env_number("RATE_LIMIT_REDIS_TIMEOUT", 0.5, float, minimum=0.01)
 RATE_LIMIT_REDIS_RETRY = env_number("RATE_LIMIT_REDIS_RETRY", 5.0, float)
 # Logins: after this many failures for one username, or from one address, within the window
