@@ -169,6 +169,24 @@ def test_signup_rejects_bad_input_naming_the_field_and_writes_nothing(gql, world
     assert database_state() == before
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"username": "quartzfox", "password": "quartzfox"},
+        {"username": "quartzfox", "password": "QuartzFox1"},
+        {"displayName": "Margaret Thornbury", "password": "MargaretThornbury"},
+        {"displayName": "Margaret Thornbury", "password": "thornbury-margaret"},
+    ],
+    ids=["password-is-username", "password-near-username", "password-is-display-name", "password-near-display-name"],
+)
+def test_signup_refuses_a_password_like_the_username_or_display_name(gql, overrides):
+    before = database_state()
+    answer = mutate(gql, "signup", SIGNUP_INPUT | overrides)
+    error = fail(answer, "BAD_USER_INPUT", field="password", name="signup")
+    assert "too similar" in error["message"]
+    assert database_state() == before
+
+
 def test_login_with_the_right_password_returns_a_working_token(gql, world):
     alice = world.user("alice")
     payload = succeed(gql, "login", {"username": "alice", "password": "secret-pass-123"})
