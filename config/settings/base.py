@@ -193,6 +193,14 @@ EXPORT_MAX_DAYS = int(os.environ.get("EXPORT_MAX_DAYS", "1096"))  # three years,
 if EXPORT_MAX_DAYS < 1:
     raise ImproperlyConfigured(f"EXPORT_MAX_DAYS must be a positive number of days, not {EXPORT_MAX_DAYS}.")
 
+# Seconds after a friend request is declined before its sender may send it again
+# (RATE_LIMITED until then); 0 allows it at once.
+FRIEND_REQUEST_COOLDOWN = int(os.environ.get("FRIEND_REQUEST_COOLDOWN", str(7 * 24 * 3600)))
+if FRIEND_REQUEST_COOLDOWN < 0:
+    raise ImproperlyConfigured(
+        f"FRIEND_REQUEST_COOLDOWN must be a number of seconds, 0 or more, not {FRIEND_REQUEST_COOLDOWN}."
+    )
+
 GRAPHENE = {"SCHEMA": "schema.schema.schema"}
 
 # The GraphQL endpoint's limits (see ../shared/API.md).
