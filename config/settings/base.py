@@ -220,6 +220,22 @@ GRAPHQL_MAX_FIELD_REPEATS = 10  # one field in one selection: validation is quad
 GRAPHQL_MAX_COST = 100_000  # each field, times the page sizes of the connections around it
 # Parsed and validated documents each process keeps, by the query's SHA-256.
 GRAPHQL_DOCUMENT_CACHE_SIZE = 512
+# Who may see the schema (schema/introspection.py): introspection (__schema, __type) and
+# graphql-core's "Did you mean ...?" suggestions in error messages. "everyone", or "staff"
+# (users with is_staff, by session in GraphiQL or by token), production's default.
+GRAPHQL_INTROSPECTION_CHOICES = ("everyone", "staff")
+
+
+def graphql_introspection(default: str) -> str:
+    value = os.environ.get("GRAPHQL_INTROSPECTION", "").strip().lower() or default
+    if value not in GRAPHQL_INTROSPECTION_CHOICES:
+        raise ImproperlyConfigured(
+            f"GRAPHQL_INTROSPECTION must be one of {', '.join(GRAPHQL_INTROSPECTION_CHOICES)}, not {value!r}."
+        )
+    return value
+
+
+GRAPHQL_INTROSPECTION = graphql_introspection("everyone")
 # How long the cache keeps an automatic persisted query after it was last sent in full. A
 # client that finds it gone sends the query again (one more round trip); a day keeps that
 # rare while queries anyone registered (APQ stores any valid query) do not pile up.

@@ -5,8 +5,12 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
+from .base import graphql_introspection
 
 DEBUG = False
+# The schema (introspection, "Did you mean" suggestions) is shown to staff only: GraphiQL keeps
+# working for them; an attacker gets no map of the API.
+GRAPHQL_INTROSPECTION = graphql_introspection("staff")
 # Keep a worker's database connection between requests (opening one costs more than
 # most queries), and check it before reuse so a restarted PostgreSQL costs one request.
 DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))  # noqa: F405
