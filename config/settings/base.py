@@ -42,6 +42,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise, so static files are not logged; before the rest, so it times them.
     "config.request_log.RequestLogMiddleware",
+    # /healthz and /readyz, answered before CommonMiddleware checks the Host header: a probe
+    # from inside the platform may name the process by an address ALLOWED_HOSTS does not list.
+    "config.health.HealthProbeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -51,6 +54,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# A failed CSRF check answers the API's JSON outside the admin (config/error_views.py).
+CSRF_FAILURE_VIEW = "config.error_views.csrf_failure"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
