@@ -17,20 +17,61 @@ from django.db import models
 
 from .rules import EventQuerySet, ExportJobQuerySet, FriendRequestQuerySet
 from .timezones import validate_timezone
+from .usernames import TAKEN, username_key
+
+
+class CalendarUserManager(UserManager):
+    def named(self, username: str) -> models.QuerySet:
+        """The user called `username` in any case or Unicode form (calendarapp.usernames)."""
+        return self.filter(username_key=username_key(username))
+
+    def get_by_natural_key(self, username: str) -> User:
+        """Login (Django's ModelBackend), the admin's login and createsuperuser find users
+        through here: case-insensitive, as every lookup by username."""
+        return self.named(username).get()
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for user in objs:
+            user.username_key = username_key(user.username)
+        return super().bulk_create(objs, *args, **kwargs)
 
 
 class User(AbstractUser):
     display_name = models.CharField(max_length=100)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     avatar_url = models.URLField(max_length=500, blank=True, null=True)
+    # The username as usernames are compared (calendarapp.usernames.username_key), unique, so
+    # no two users' names differ only by case or Unicode form, even when two signups race.
+    # save() and bulk_create() set it; a queryset's update(username=...) would not.
+    username_key = models.TextField(editable=False)
 
-    objects = UserManager()
+    objects = CalendarUserManager()
 
     class Meta:
         indexes = [models.Index(fields=["display_name", "id"], name="user_display_name_id")]
+        constraints = [models.UniqueConstraint(fields=["username_key"], name="user_username_key_unique")]
 
     def __str__(self) -> str:
         return self.username
+
+    def clean(self) -> None:
+        """Django's own (the username NFKC-normalized), then: no other user has this name in
+        another case or form. Checked by signup and by the admin's forms."""
+        super().clean()
+        self.username_key = username_key(self.username)
+        others = User.objects.filter(username_key=self.username_key)
+        if self.pk is not None:
+            others = others.exclude(pk=self.pk)
+        if others.exists():
+            raise ValidationError({"username": TAKEN})
+
+    def save(self, *args, **kwargs) -> None:
+        self.username_key = username_key(self.username)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "username" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "username_key"}
+        super().save(*args, **kwargs)
 
 
 class Friendship(models.Model):
@@ -61,6 +102,9 @@ class FriendRequest(models.Model):
     to_user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="received_friend_requests")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the recipient accepted or declined it: a declined request may be sent again only
+    # FRIEND_REQUEST_COOLDOWN seconds later (services.send_friend_request).
+    answered_at = models.DateTimeField(null=True, blank=True)
 
     objects = FriendRequestQuerySet.as_manager()
 

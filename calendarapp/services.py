@@ -1,9 +1,9 @@
 """What the mutations do, as plain functions on models.
 
 They validate with the models' own rules (`full_clean`) and raise Django's
-ValidationError (bad input, keyed by field), PermissionDenied (not yours) or
-ObjectDoesNotExist (not visible, so not there); the GraphQL layer maps those to
-error codes and runs each call in one transaction.
+ValidationError (bad input, keyed by field), PermissionDenied (not yours),
+ObjectDoesNotExist (not visible, so not there) or TooSoon (allowed again later); the
+GraphQL layer maps those to error codes and runs each call in one transaction.
 
 Every function that changes what a delta-sync client may hold stamps its writes with one
 number of the change sequence (calendarapp.changes), taken after its row locks.
@@ -11,8 +11,11 @@ number of the change sequence (calendarapp.changes), taken after its row locks.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -22,8 +25,18 @@ from django.utils import timezone
 from .changes import next_change_seq
 from .models import AuthToken, DeletedEvent, EndedFriendship, Event, FriendRequest, Friendship, Rsvp, User
 from .rules import seen_by_friends
+from .usernames import TAKEN, validate_new_username
 
 EVENT_FIELDS = ("title", "description", "location", "starts_at", "ends_at", "all_day", "visibility")
+
+
+class TooSoon(Exception):
+    """What the user asks is allowed again after `retry_after` seconds (the API's RATE_LIMITED)."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
 
 
 def _validate(instance, exclude: tuple[str, ...] = (), validate_unique: bool = False) -> None:
@@ -31,18 +44,21 @@ def _validate(instance, exclude: tuple[str, ...] = (), validate_unique: bool = F
 
 
 def signup(username: str, password: str, display_name: str, timezone_name: str) -> tuple[User, str]:
+    validate_new_username(username)
     user = User(username=username, display_name=display_name, timezone=timezone_name)
     try:
         validate_password(password, user)
     except ValidationError as error:
         raise ValidationError({"password": error.messages}) from None
     user.set_password(password)
-    _validate(user, exclude=("password",), validate_unique=True)
+    # User.clean checks that no one has the name in any case or form, which covers Django's
+    # own exact check (validate_unique) in the same one query.
+    _validate(user, exclude=("password",))
     try:
         with transaction.atomic():
             user.save()
     except IntegrityError:  # a concurrent signup took the name between the check and the insert
-        raise ValidationError({"username": "A user with that username already exists."}) from None
+        raise ValidationError({"username": TAKEN}) from None
     return user, AuthToken.issue(user)
 
 
@@ -132,21 +148,60 @@ def are_friends(user: User, other: User) -> bool:
 
 
 def send_friend_request(viewer: User, username: str) -> FriendRequest:
-    recipient = User.objects.filter(username=username).first()
+    """Send (or send again) the viewer's friend request to the user called `username`. A
+    declined request may be sent again only FRIEND_REQUEST_COOLDOWN seconds after the decline."""
+    recipient = User.objects.named(username).first()
     if recipient is None:
         raise User.DoesNotExist(f"No user is called '{username}'.")
     if recipient.pk == viewer.pk:
         raise ValidationError({"username": "You cannot send a friend request to yourself."})
     if are_friends(viewer, recipient):
-        raise ValidationError({"username": f"You are already friends with {username}."})
+        raise ValidationError({"username": f"You are already friends with {recipient.username}."})
     if FriendRequest.objects.filter(from_user=recipient, to_user=viewer, status=FriendRequest.Status.PENDING).exists():
-        raise ValidationError({"username": f"{username} has already sent you a friend request: respond to it."})
-    request, _ = FriendRequest.objects.update_or_create(
-        from_user=viewer,
-        to_user=recipient,
-        defaults={"status": FriendRequest.Status.PENDING, "created_at": timezone.now()},
-    )
+        message = f"{recipient.username} has already sent you a friend request: respond to it."
+        raise ValidationError({"username": message})
+    # Locked, so that a decline and a second request cannot cross.
+    request, created = FriendRequest.objects.select_for_update().get_or_create(from_user=viewer, to_user=recipient)
+    if not created:
+        wait = _cooldown_left(request)
+        if wait > 0:
+            raise TooSoon(
+                f"You cannot send {recipient.username} a friend request again yet: try again in {_in_words(wait)}.",
+                wait,
+            )
+        request.status, request.created_at, request.answered_at = FriendRequest.Status.PENDING, timezone.now(), None
+        request.save(update_fields=["status", "created_at", "answered_at"])
     return request
+
+
+def _cooldown_left(request: FriendRequest) -> float:
+    """Seconds before the sender of `request` may send it again: after a decline,
+    FRIEND_REQUEST_COOLDOWN; after an acceptance (then an unfriending), none."""
+    if request.status != FriendRequest.Status.DECLINED:
+        return 0
+    # A request declined before answers were dated counts from when it was sent.
+    declined_at = request.answered_at or request.created_at
+    left = (declined_at + dt.timedelta(seconds=settings.FRIEND_REQUEST_COOLDOWN) - timezone.now()).total_seconds()
+    if left <= 0:
+        return 0
+    # Friends since then, by the recipient's own request (and since unfriended): the decline is old news.
+    friends_since = FriendRequest.objects.filter(
+        from_user=request.to_user_id,
+        to_user=request.from_user_id,
+        status=FriendRequest.Status.ACCEPTED,
+        answered_at__gt=declined_at,
+    )
+    return 0 if friends_since.exists() else left
+
+
+def _in_words(seconds: float) -> str:
+    """A wait as a person says it, in its largest unit, rounded up: "7 days", "1 hour"."""
+    unit, length = next(
+        ((unit, length) for unit, length in (("day", 86400), ("hour", 3600), ("minute", 60)) if seconds >= length),
+        ("second", 1),
+    )
+    count = max(1, math.ceil(seconds / length))
+    return f"{count} {unit}{'s' if count > 1 else ''}"
 
 
 def respond_to_friend_request(viewer: User, request_id: int, accept: bool) -> tuple[FriendRequest, User | None]:
@@ -161,7 +216,8 @@ def respond_to_friend_request(viewer: User, request_id: int, accept: bool) -> tu
     if request.status != FriendRequest.Status.PENDING:
         raise ValidationError({"request_id": f"This request was already {request.status.lower()}."})
     request.status = FriendRequest.Status.ACCEPTED if accept else FriendRequest.Status.DECLINED
-    request.save(update_fields=["status"])
+    request.answered_at = timezone.now()
+    request.save(update_fields=["status", "answered_at"])
     if not accept:
         return request, None
     sender = request.from_user

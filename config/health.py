@@ -5,6 +5,9 @@ never touching the GraphQL machinery.
 - `GET /readyz`: it can do its work: the database answers and, when REDIS_URL is set,
   Redis does too (and the cache's own Redis, REDIS_CACHE_URL, when it is another). 503 with
   the failing checks otherwise.
+
+Both answer whatever the Host header says (HealthProbeMiddleware): the platform's probes may
+address the process by its internal address, and the answers build nothing from the host.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 
 logger = logging.getLogger("calendar.health")
@@ -68,3 +71,19 @@ def ping_redis(url: str) -> None:
         client.ping()
     finally:
         client.close()
+
+
+PROBES: dict[str, Callable[[HttpRequest], HttpResponse]] = {"/healthz": healthz, "/readyz": readyz}
+
+
+class HealthProbeMiddleware:
+    """Answers /healthz and /readyz itself, ahead of the middleware that checks the Host header
+    against ALLOWED_HOSTS (CommonMiddleware) and of sessions and CSRF, which probes need not.
+    The request log, before it, still logs them."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        probe = PROBES.get(request.path_info)
+        return probe(request) if probe else self.get_response(request)

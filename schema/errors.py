@@ -1,8 +1,9 @@
 """Error codes of the API (see ../shared/API.md) and how every error gets one.
 
 Resolvers raise `APIError` subclasses, or Django's ValidationError /
-PermissionDenied / ObjectDoesNotExist from the model layer; `format_error` maps
-each to `extensions.code` (and `extensions.field` for bad input). Anything else
+PermissionDenied / ObjectDoesNotExist and calendarapp's TooSoon from the model layer;
+`format_error` maps each to `extensions.code` (and `extensions.field` for bad input,
+`extensions.retryAfter` for RATE_LIMITED). Anything else
 is a bug: logged with its traceback and answered INTERNAL_SERVER_ERROR without
 details.
 """
@@ -17,6 +18,8 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import Error as DatabaseDriverError, InterfaceError, OperationalError
 from graphql import GraphQLError
+
+from calendarapp.services import TooSoon
 
 logger = logging.getLogger("calendar.errors")
 
@@ -109,13 +112,20 @@ def _tagged_code(error: GraphQLError) -> str | None:
     return None
 
 
+def _api_error_of(original: BaseException | None) -> BaseException | None:
+    """The model layer's TooSoon as the API's RateLimited (calendarapp may not import the schema)."""
+    if isinstance(original, TooSoon):
+        return RateLimited(original.message, original.retry_after)
+    return original
+
+
 def classify(error: GraphQLError, default_code: str) -> tuple[str, str, str | None]:
     """(code, message, field) for any error raised while answering an operation."""
     tagged = _tagged_code(error)
     if tagged:
         field = (error.extensions or {}).get("field") or _field_of_graphql_message(error.message)
         return tagged, error.message, field
-    original = error.original_error
+    original = _api_error_of(error.original_error)
     if isinstance(original, APIError):
         return original.code, original.message, original.field
     if isinstance(original, ValidationError):
@@ -187,8 +197,9 @@ def format_error(error: GraphQLError, default_code: str = INTERNAL_SERVER_ERROR)
     extensions = {**(formatted.get("extensions") or {}), "code": code}
     if field:
         extensions["field"] = field
-    if isinstance(error.original_error, RateLimited):
-        extensions["retryAfter"] = error.original_error.retry_after
+    limited = _api_error_of(error.original_error)
+    if isinstance(limited, RateLimited):
+        extensions["retryAfter"] = limited.retry_after
     formatted["extensions"] = extensions
     return formatted
 

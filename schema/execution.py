@@ -1,10 +1,15 @@
 """Running one GraphQL operation: its document (parsed, checked against the limits and
-validated once per process, kept by the query's SHA-256), then execution with
-`CalendarExecutionContext`, every error given its code.
+validated once per process, kept by the query's SHA-256 and whether the schema is shown),
+then execution with `CalendarExecutionContext`, every error given its code.
 
 A query reaches here as text, as a hash alone (an automatic persisted query), or as both.
 A document already prepared is found by its hash alone: a repeated operation is neither
 parsed nor validated again, and one sent by hash does not even reach the shared cache.
+
+Whether the request may see the schema (schema/introspection.py) is part of what a document
+is prepared for: a client that may not is refused introspection in validation and given
+error messages without graphql-core's suggestions, and the documents prepared for one kind
+of client never serve the other.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -34,7 +39,7 @@ from graphql.utilities import get_operation_ast
 
 from throttling import budget
 
-from . import limits, persisted_queries
+from . import introspection, limits, persisted_queries
 from .errors import (
     BAD_REQUEST,
     BAD_USER_INPUT,
@@ -83,6 +88,8 @@ VALIDATION_RULES = tuple(
     )
     for rule in specified_rules
 )
+# For a client that may not see the schema: no introspection either.
+SCHEMA_HIDDEN_RULES = (*VALIDATION_RULES, introspection.StaffOnlyIntrospectionRule)
 
 
 @dataclass
@@ -131,13 +138,15 @@ def run_operation(
     if nul_at:
         # PostgreSQL cannot store or even compare a string with a NUL character in it.
         return refused(f"Strings must not contain NUL characters ({nul_at}).", code=BAD_USER_INPUT)
+    shows_schema = introspection.shows_schema(context.viewer)
     trusted_only = trusted_documents.enabled and not (context.viewer and context.viewer.is_staff)
     try:
-        prepared = document_for(query, query_hash, trusted_only)
+        prepared = document_for(query, query_hash, shows_schema, trusted_only)
     except OperationRefused as refusal:
         return refusal.result
     if prepared.document is None:
-        return OperationResult({"errors": [format_error(error, BAD_REQUEST) for error in prepared.errors]}, 400)
+        result = OperationResult({"errors": [format_error(error, BAD_REQUEST) for error in prepared.errors]}, 400)
+        return _for_audience(result, shows_schema)
     operation = get_operation_ast(prepared.document, operation_name)
     refusal = _refusal_of(operation, operation_name, allow_mutations)
     if refusal is None:
@@ -152,6 +161,15 @@ def run_operation(
         persisted_queries.register(query_hash, query, context.client)
     result = refusal or _execute(prepared.document, variables, operation_name, context)
     result.operation_name = operation.name.value if operation and operation.name else operation_name
+    return _for_audience(result, shows_schema)
+
+
+def _for_audience(result: OperationResult, shows_schema: bool) -> OperationResult:
+    """Error messages without graphql-core's "Did you mean" for a client that may not see the
+    schema (from validation, as from coercing variables at execution)."""
+    if not shows_schema:
+        for error in result.body.get("errors") or ():
+            error["message"] = introspection.without_suggestions(error["message"])
     return result
 
 
@@ -193,13 +211,17 @@ def _execute(document: DocumentNode, variables, operation_name: str | None, cont
     return OperationResult(body)
 
 
-def document_for(query: str | None, query_hash: str | None, trusted_only: bool = False) -> PreparedDocument:
+def document_for(
+    query: str | None, query_hash: str | None, shows_schema: bool = True, trusted_only: bool = False
+) -> PreparedDocument:
     """The prepared document of an operation given by its query, its persisted query's hash,
     or both (then the hash must be the query's; `run_operation` registers it once it passed
-    its checks). `trusted_only`: only a trusted document (schema/trusted_documents.py), found
-    by its hash, and anything else refused before it is parsed."""
+    its checks), for a client that may see the schema or not (`shows_schema`).
+    `trusted_only`: only a trusted document (schema/trusted_documents.py), found by its hash,
+    and anything else refused before it is parsed."""
     if query is None:
-        return _trusted_document(query_hash) if trusted_only else _persisted_document(query_hash)
+        key = DocumentKey(query_hash, shows_schema)
+        return _trusted_document(key) if trusted_only else _persisted_document(key)
     try:
         limits.check_size(query)  # before hashing, storing or parsing anything
     except limits.QueryTooComplex as refusal:
@@ -207,31 +229,32 @@ def document_for(query: str | None, query_hash: str | None, trusted_only: bool =
     sha256 = persisted_queries.sha256_of(query)
     if query_hash is not None and query_hash != sha256:
         raise OperationRefused("The persisted query's sha256Hash is not the SHA-256 of its query.")
+    key = DocumentKey(sha256, shows_schema)
     if trusted_only:
-        return _trusted_document(sha256)
-    return documents.get(sha256) or _prepare_and_keep(sha256, query)
+        return _trusted_document(key)
+    return documents.get(key) or _prepare_and_keep(key, query)
 
 
-def _trusted_document(sha256: str) -> PreparedDocument:
-    body = trusted_documents.body(sha256)
+def _trusted_document(key: DocumentKey) -> PreparedDocument:
+    body = trusted_documents.body(key.sha256)
     if body is None:
         raise OperationRefused(NOT_TRUSTED, FORBIDDEN, status=403)
-    return documents.get(sha256) or _prepare_and_keep(sha256, body)
+    return documents.get(key) or _prepare_and_keep(key, body)
 
 
-def _persisted_document(sha256: str) -> PreparedDocument:
-    prepared = documents.get(sha256)
+def _persisted_document(key: DocumentKey) -> PreparedDocument:
+    prepared = documents.get(key)
     if prepared is not None:
         return prepared
-    query = persisted_queries.stored_query(sha256)
+    query = persisted_queries.stored_query(key.sha256)
     if query is None:
         raise OperationRefused(persisted_queries.NOT_FOUND_MESSAGE, PERSISTED_QUERY_NOT_FOUND, status=200)
-    return _prepare_and_keep(sha256, query)
+    return _prepare_and_keep(key, query)
 
 
-def _prepare_and_keep(sha256: str, query: str) -> PreparedDocument:
-    prepared = prepare(query)
-    documents.put(sha256, prepared)
+def _prepare_and_keep(key: DocumentKey, query: str) -> PreparedDocument:
+    prepared = prepare(query, key.shows_schema)
+    documents.put(key, prepared)
     return prepared
 
 
@@ -248,8 +271,9 @@ class PreparedDocument:
         return self.costs[operation.name.value if operation.name else None]
 
 
-def prepare(query: str) -> PreparedDocument:
-    """Lex, parse, check the shape of and validate `query`, cheapest refusals first."""
+def prepare(query: str, shows_schema: bool = True) -> PreparedDocument:
+    """Lex, parse, check the shape of and validate `query`, cheapest refusals first; for a
+    client that may not see the schema (`shows_schema` false), introspection is refused."""
     if _NUL_ESCAPE.search(query):
         # PostgreSQL cannot store or even compare a string with a NUL character in it.
         message = "Strings must not contain NUL characters (query)."
@@ -264,7 +288,7 @@ def prepare(query: str) -> PreparedDocument:
         return PreparedDocument(None, (error,))
     except limits.QueryTooComplex as refusal:
         return PreparedDocument(None, (refusal.as_graphql_error(),))
-    errors = validate(GRAPHQL_SCHEMA, document, VALIDATION_RULES)
+    errors = validate(GRAPHQL_SCHEMA, document, VALIDATION_RULES if shows_schema else SCHEMA_HIDDEN_RULES)
     if errors:
         return PreparedDocument(None, tuple(_as_input_error(document, error) for error in errors))
     return PreparedDocument(document, costs=limits.operation_costs(GRAPHQL_SCHEMA, document))
@@ -312,29 +336,37 @@ class DocumentCacheStats:
     capacity: int
 
 
+class DocumentKey(NamedTuple):
+    """What a prepared document is kept by: its query's SHA-256, and whether it was prepared
+    for a client that may see the schema (validated with or without introspection)."""
+
+    sha256: str
+    shows_schema: bool
+
+
 class DocumentCache:
-    """Prepared documents by the SHA-256 of their query, the least recently used dropped
-    beyond GRAPHQL_DOCUMENT_CACHE_SIZE; one per process, shared by its threads."""
+    """Prepared documents by DocumentKey, the least recently used dropped beyond
+    GRAPHQL_DOCUMENT_CACHE_SIZE; one per process, shared by its threads."""
 
     def __init__(self) -> None:
-        self._documents: OrderedDict[str, PreparedDocument] = OrderedDict()
+        self._documents: OrderedDict[DocumentKey, PreparedDocument] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def get(self, sha256: str) -> PreparedDocument | None:
+    def get(self, key: DocumentKey) -> PreparedDocument | None:
         with self._lock:
-            prepared = self._documents.get(sha256)
+            prepared = self._documents.get(key)
             if prepared is None:
                 self.misses += 1
                 return None
             self.hits += 1
-            self._documents.move_to_end(sha256)
+            self._documents.move_to_end(key)
             return prepared
 
-    def put(self, sha256: str, prepared: PreparedDocument) -> None:
+    def put(self, key: DocumentKey, prepared: PreparedDocument) -> None:
         with self._lock:
-            self._documents[sha256] = prepared
-            self._documents.move_to_end(sha256)
+            self._documents[key] = prepared
+            self._documents.move_to_end(key)
             while len(self._documents) > settings.GRAPHQL_DOCUMENT_CACHE_SIZE:
                 self._documents.popitem(last=False)
 

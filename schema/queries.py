@@ -62,7 +62,7 @@ class Query(graphene.ObjectType):
     @staticmethod
     def resolve_user(root, info, username):
         require_viewer(info)
-        users = User.objects.filter(username=username)
+        users = User.objects.named(username)  # in any case, as every lookup by username
         if info.context.optimized:
             users = gql_optimizer.query(users, info)
         return users.first()

@@ -411,10 +411,16 @@ def test_the_web_process_answers_every_operation_with_the_apis_codes(world, tall
 
     global current
     current = seed_world(world)
+    # Production shows the schema to staff only (GRAPHQL_INTROSPECTION): schemathesis
+    # introspects as staff; the cases themselves are sent as the seeded viewers.
+    staff = world.user("fuzz_staff")
+    staff.is_staff = True
+    staff.save()
+    introspect_as_staff = {"Authorization": f"Bearer {world.token(staff)}"}
     env = {**django_env(database_url_for_workers()), "EXPORT_ROOT": str(tmp_path / "exports")}
     live = {label: tallies.setdefault(f"{label} (live)", Tally()) for label in OPERATIONS}
     with web_server(env, tmp_path / "web.log") as (url, _master):
-        api = schemathesis.graphql.from_url(url)
+        api = schemathesis.graphql.from_url(url, headers=introspect_as_staff)
         for label, tally in live.items():
             fuzz_operation(api, label, tally, LIVE_EXAMPLES, isolated=False)
     log = (tmp_path / "web.log").read_text()

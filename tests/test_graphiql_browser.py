@@ -199,3 +199,37 @@ def test_bearer_token_in_the_headers_editor_authenticates(browser: WebDriver, li
 def test_without_auth_the_viewer_is_null(browser: WebDriver, live_server) -> None:
     open_graphiql(browser, live_server)
     run_query(browser, "{ viewer { username } }", '"viewer": null')
+
+
+# ------------------------------------------------- the schema shown to staff only
+
+
+def open_docs(driver: WebDriver) -> str:
+    """Open the Documentation Explorer; the text it shows once GraphiQL's schema fetch has ended."""
+    driver.find_element(By.CSS_SELECTOR, "button[aria-label='Show Documentation Explorer']").click()
+    explorer = ".graphiql-doc-explorer-root-type, .graphiql-doc-explorer-error"
+    wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, explorer)), "the explorer shows nothing")
+    return driver.find_element(By.CSS_SELECTOR, ".graphiql-doc-explorer").text
+
+
+def test_staff_keep_the_schema_in_graphiql_when_it_is_for_staff_only(browser: WebDriver, live_server, settings):
+    settings.GRAPHQL_INTROSPECTION = "staff"
+    staff = User.objects.create_user(username="root", password="secret-pass-123", display_name="Root", is_staff=True)
+    log_in_session(browser, live_server, staff)
+    open_graphiql(browser, live_server)
+    assert "query: Query" in open_docs(browser)  # GraphiQL's own introspection worked
+    result = run_query(browser, "{ viewr { username } }", "Did you mean 'viewer'")
+    assert "BAD_REQUEST" in result
+
+
+def test_other_users_get_graphiql_without_the_schema_when_it_is_for_staff_only(
+    browser: WebDriver, live_server, settings
+) -> None:
+    settings.GRAPHQL_INTROSPECTION = "staff"
+    user = User.objects.create_user(username="carol", password="secret-pass-123", display_name="Carol")
+    log_in_session(browser, live_server, user)
+    open_graphiql(browser, live_server)
+    assert "Error fetching schema" in open_docs(browser)
+    result = run_query(browser, "{ __schema { queryType { name } } }", "is for staff only")
+    assert '"data"' not in result
+    run_query(browser, "{ viewer { username } }", '"username": "carol"')  # queries still run

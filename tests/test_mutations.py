@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 
 import pytest
+from django.db.models import F
 
 from calendarapp.models import AuthToken, Event, FriendRequest, Friendship, Rsvp, User
 from tests.conftest import utc
@@ -169,6 +170,24 @@ def test_signup_rejects_bad_input_naming_the_field_and_writes_nothing(gql, world
     assert database_state() == before
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"username": "quartzfox", "password": "quartzfox"},
+        {"username": "quartzfox", "password": "QuartzFox1"},
+        {"displayName": "Margaret Thornbury", "password": "MargaretThornbury"},
+        {"displayName": "Margaret Thornbury", "password": "thornbury-margaret"},
+    ],
+    ids=["password-is-username", "password-near-username", "password-is-display-name", "password-near-display-name"],
+)
+def test_signup_refuses_a_password_like_the_username_or_display_name(gql, overrides):
+    before = database_state()
+    answer = mutate(gql, "signup", SIGNUP_INPUT | overrides)
+    error = fail(answer, "BAD_USER_INPUT", field="password", name="signup")
+    assert "too similar" in error["message"]
+    assert database_state() == before
+
+
 def test_login_with_the_right_password_returns_a_working_token(gql, world):
     alice = world.user("alice")
     payload = succeed(gql, "login", {"username": "alice", "password": "secret-pass-123"})
@@ -188,8 +207,8 @@ def test_each_login_issues_a_distinct_token_and_both_keep_working(gql, world):
 
 @pytest.mark.parametrize(
     ("username", "password"),
-    [("alice", "wrong-password"), ("alice", ""), ("nobody", "secret-pass-123"), ("ALICE", "secret-pass-123")],
-    ids=["wrong-password", "empty-password", "unknown-user", "other-case-username"],
+    [("alice", "wrong-password"), ("alice", ""), ("nobody", "secret-pass-123"), ("ALICE", "wrong-password")],
+    ids=["wrong-password", "empty-password", "unknown-user", "other-case-username-wrong-password"],
 )
 def test_login_with_wrong_credentials_is_unauthenticated_and_issues_no_token(gql, world, username, password):
     world.user("alice")
@@ -813,9 +832,14 @@ def test_respond_with_a_bad_request_id_is_bad_user_input(gql, alice_token, bob_a
     assert database_state() == before
 
 
-def test_a_friend_request_can_be_sent_again_after_a_decline(gql, world, alice, alice_token, bob_asks_alice):
+@pytest.mark.parametrize("cooldown", [0, 3600])
+def test_a_friend_request_can_be_sent_again_once_the_cooldown_after_a_decline_is_over(
+    gql, world, alice, alice_token, bob_asks_alice, settings, cooldown
+):
     bob, bob_token, request_id = bob_asks_alice
+    settings.FRIEND_REQUEST_COOLDOWN = cooldown
     succeed(gql, "respondToFriendRequest", {"requestId": request_id, "accept": False}, alice_token)
+    FriendRequest.objects.update(answered_at=F("answered_at") - dt.timedelta(seconds=cooldown))  # as if it had passed
     again = succeed(gql, "sendFriendRequest", {"username": "alice"}, bob_token)["request"]
     payload = succeed(gql, "respondToFriendRequest", {"requestId": again["id"], "accept": True}, alice_token)
     assert payload["friend"]["username"] == "bob"

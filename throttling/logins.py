@@ -13,18 +13,18 @@ A check comes before the password is checked, so a refused login costs no hashin
 
 from __future__ import annotations
 
-import unicodedata
-
 from django.conf import settings
 
+from calendarapp.usernames import username_key as same_name_key
 from schema.errors import RateLimited
 
 from .counters import counter_key, counters
 
 
 def username_key(username: str) -> str:
-    """One count per username however it is spelled (case, Unicode forms)."""
-    return counter_key("login-username", unicodedata.normalize("NFKC", username).casefold())
+    """One count per username however it is spelled (case, Unicode forms): the key usernames
+    are compared by, so `ALICE` and `alice` share one allowance."""
+    return counter_key("login-username", same_name_key(username))
 
 
 def address_key(address: str) -> str:

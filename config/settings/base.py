@@ -54,6 +54,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise, so static files are not logged; before the rest, so it times them.
     "config.request_log.RequestLogMiddleware",
+    # /healthz and /readyz, answered before CommonMiddleware checks the Host header: a probe
+    # from inside the platform may name the process by an address ALLOWED_HOSTS does not list.
+    "config.health.HealthProbeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -63,6 +66,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# A failed CSRF check answers the API's JSON outside the admin (config/error_views.py).
+CSRF_FAILURE_VIEW = "config.error_views.csrf_failure"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -106,6 +111,11 @@ AUTH_USER_MODEL = "calendarapp.User"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
+    # A password too like the account's own names is the first thing an attacker tries.
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("username", "display_name", "first_name", "last_name", "email")},
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -204,6 +214,14 @@ EXPORT_MAX_DAYS = int(os.environ.get("EXPORT_MAX_DAYS", "1096"))  # three years,
 if EXPORT_MAX_DAYS < 1:
     raise ImproperlyConfigured(f"EXPORT_MAX_DAYS must be a positive number of days, not {EXPORT_MAX_DAYS}.")
 
+# Seconds after a friend request is declined before its sender may send it again
+# (RATE_LIMITED until then); 0 allows it at once.
+FRIEND_REQUEST_COOLDOWN = int(os.environ.get("FRIEND_REQUEST_COOLDOWN", str(7 * 24 * 3600)))
+if FRIEND_REQUEST_COOLDOWN < 0:
+    raise ImproperlyConfigured(
+        f"FRIEND_REQUEST_COOLDOWN must be a number of seconds, 0 or more, not {FRIEND_REQUEST_COOLDOWN}."
+    )
+
 GRAPHENE = {"SCHEMA": "schema.schema.schema"}
 
 # The GraphQL endpoint's limits (see ../shared/API.md).
@@ -223,6 +241,22 @@ GRAPHQL_MAX_FIELD_REPEATS = 10  # one field in one selection: validation is quad
 GRAPHQL_MAX_COST = 100_000  # each field, times the page sizes of the connections around it
 # Parsed and validated documents each process keeps, by the query's SHA-256.
 GRAPHQL_DOCUMENT_CACHE_SIZE = 512
+# Who may see the schema (schema/introspection.py): introspection (__schema, __type) and
+# graphql-core's "Did you mean ...?" suggestions in error messages. "everyone", or "staff"
+# (users with is_staff, by session in GraphiQL or by token), production's default.
+GRAPHQL_INTROSPECTION_CHOICES = ("everyone", "staff")
+
+
+def graphql_introspection(default: str) -> str:
+    value = os.environ.get("GRAPHQL_INTROSPECTION", "").strip().lower() or default
+    if value not in GRAPHQL_INTROSPECTION_CHOICES:
+        raise ImproperlyConfigured(
+            f"GRAPHQL_INTROSPECTION must be one of {', '.join(GRAPHQL_INTROSPECTION_CHOICES)}, not {value!r}."
+        )
+    return value
+
+
+GRAPHQL_INTROSPECTION = graphql_introspection("everyone")
 # How long the cache keeps an automatic persisted query after it was last sent in full. A
 # client that finds it gone sends the query again (one more round trip); a day keeps that
 # rare while queries anyone registered (APQ stores any valid query) do not pile up.

@@ -11,6 +11,8 @@ DEBUG = False
 SECRET_KEY = "test-only-secret-key"
 ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Whatever the environment says: tests of the "staff" setting override it.
+GRAPHQL_INTROSPECTION = "everyone"
 
 # Files of one test run, apart from other runs in the same checkout: export files, and the
 # SQLite test database as a file (Django's default keeps it in memory), so that a Celery
