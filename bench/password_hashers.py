@@ -363,6 +363,7 @@ def host() -> dict[str, Any]:
         "argon2_cffi_bindings": importlib.metadata.version("argon2-cffi-bindings"),
         "openssl": ssl.OPENSSL_VERSION,
         "kernel": platform.release(),
+        "load_average": [round(load, 2) for load in os.getloadavg()],  # others' work on the same cores
         "commit": _git_commit(),
     }
 
