@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth.hashers import get_hashers
 from django.core.management import CommandError, call_command
 from django.db import connection
 
@@ -65,6 +66,27 @@ def test_power_user_and_pending_requests() -> None:
     pending = FriendRequest.objects.filter(to_user=power, status=FriendRequest.Status.PENDING)
     assert sorted(pending.values_list("from_user__username", flat=True)) == [f"demo_stranger_{i}" for i in (1, 2, 3)]
     assert not Friendship.objects.filter(user=power, friend__username__startswith="demo_stranger_").exists()
+
+
+@pytest.mark.django_db
+def test_the_password_is_hashed_once_for_every_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A production hash costs ~20 ms of CPU (docs/production.md, "Passwords"): once per user
+    # would make a 1,000-friend seed spend 20 s hashing.
+    hashers = get_hashers()
+    assert len(hashers) == 1, "the test settings' one hasher counts every hash made"
+    encode = hashers[0].encode
+    calls: list[str] = []
+
+    def counted_encode(password: str, salt: str) -> str:
+        calls.append(password)
+        return encode(password, salt)
+
+    monkeypatch.setattr(hashers[0], "encode", counted_encode)
+
+    seed(password="s3cret-demo")
+
+    assert calls == ["s3cret-demo"]
+    assert User.objects.values("password").distinct().count() == 1
 
 
 @pytest.mark.django_db
