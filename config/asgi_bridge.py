@@ -16,11 +16,14 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
+
+from config.deadline import RECEIVED_AT
 
 Environ = dict[str, Any]
 WSGIApp = Callable[[Environ, Callable], Iterable[bytes]]
@@ -63,6 +66,7 @@ class BufferedWSGIBridge:
             raise ValueError(f"Unsupported ASGI scope type {scope['type']!r}")
 
     async def serve_http(self, scope: dict, receive: Callable, send: Callable) -> None:
+        received_at = time.monotonic()  # the headers are in: the request's deadline counts from here
         try:
             body = await asyncio.wait_for(self.read_body(receive), self.body_timeout)
         except TimeoutError:
@@ -75,6 +79,7 @@ class BufferedWSGIBridge:
         except ClientGone:
             return
         environ = wsgi_environ(scope, body)
+        environ[RECEIVED_AT] = received_at
         loop = asyncio.get_running_loop()
         status, headers, answer = await loop.run_in_executor(self.executor, self.start_response_in_thread, environ)
         await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 from django.core.wsgi import get_wsgi_application
 
 from config.asgi_bridge import BufferedWSGIBridge, wsgi_environ
+from config.deadline import RECEIVED_AT
 
 GRAPHQL_BODY = json.dumps({"query": "{ viewer { id } }"}).encode()
 
@@ -100,6 +102,15 @@ def test_a_body_sent_in_pieces_reaches_the_application_whole():
     assert (status, body) == (200, b"ok")
     [environ] = app.environs
     assert environ["body"] == GRAPHQL_BODY and environ["CONTENT_LENGTH"] == str(len(GRAPHQL_BODY))
+
+
+def test_django_is_told_when_the_headers_arrived_so_the_deadline_counts_the_body_too():
+    app = RecordingApp()
+    bridge = BufferedWSGIBridge(app, max_body_bytes=1 << 20, body_timeout=5)
+    before = time.monotonic()
+    call(bridge, http_scope(), [b"{", b"}"], pause=0.2)
+    [environ] = app.environs
+    assert before <= environ[RECEIVED_AT] <= before + 0.2  # before the body's two pieces came in
 
 
 def test_an_oversized_body_is_413_and_never_reaches_the_application():

@@ -42,6 +42,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise, so static files are not logged; before the rest, so it times them.
     "config.request_log.RequestLogMiddleware",
+    # After the request log, whose request id its warning names.
+    "config.deadline.RequestDeadlineMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -218,6 +220,14 @@ GRAPHQL_LOG_SQL = env_bool("GRAPHQL_LOG_SQL", False)
 # one that has not arrived whole after this long (408), before Django sees it.
 MAX_REQUEST_BODY_BYTES = int(os.environ.get("MAX_REQUEST_BODY_BYTES", str(10 * 1024 * 1024)))
 REQUEST_BODY_TIMEOUT_SECONDS = float(os.environ.get("REQUEST_BODY_TIMEOUT_SECONDS", "30"))
+# No request works past this many seconds, counted from when the web process received its
+# headers (config/deadline.py): what is left is answered with an error, so every answer leaves
+# before the platform's router gives up at 30 s. 0: no deadline.
+REQUEST_DEADLINE_SECONDS = float(os.environ.get("REQUEST_DEADLINE_SECONDS", "25"))
+if REQUEST_DEADLINE_SECONDS < 0 or REQUEST_BODY_TIMEOUT_SECONDS <= 0:
+    raise ImproperlyConfigured(
+        "REQUEST_DEADLINE_SECONDS must be 0 (none) or more, and REQUEST_BODY_TIMEOUT_SECONDS more than 0."
+    )
 # The request log (config/request_log.py) lists the slowest SQL of requests slower than this.
 REQUEST_LOG_SLOW_MS = float(os.environ.get("REQUEST_LOG_SLOW_MS", "1000"))
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
