@@ -3,10 +3,18 @@
 WEB_CONCURRENCY              worker processes (default: sized from the CPUs and the memory)
 WEB_MEMORY_PER_WORKER        MB a worker may use when sizing from memory (default 256)
 GUNICORN_WORKER_CONNECTIONS  open connections per worker (default 1000)
-GUNICORN_TIMEOUT             seconds before an unresponsive worker is killed (default 25)
+GUNICORN_TIMEOUT             seconds before an unresponsive worker is killed, and the longest
+                             gunicorn waits for a request body's next chunk (default 25)
 GUNICORN_MAX_REQUESTS        requests before a worker is replaced (default 5000, with jitter)
 GUNICORN_KEEPALIVE           seconds an idle kept-alive connection stays open (default 75)
 PORT                         where to listen (default 8000)
+
+Read by the application (config/settings/base.py, config/asgi_bridge.py):
+REQUEST_BODY_TIMEOUT_SECONDS a body not whole after this long is refused with a JSON 408 (default
+                             10); it must be under GUNICORN_TIMEOUT, or gunicorn would answer a
+                             plain-text 500 first: the server refuses to start otherwise
+REQUEST_DEADLINE_SECONDS     no request works longer than this, counted from its headers (default
+                             25, under the platform router's 30 s; config/deadline.py)
 """
 
 from __future__ import annotations
@@ -74,6 +82,15 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # The platform's router terminates TLS and says so in X-Forwarded-Proto.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+
+
+def on_starting(server):
+    """Refuse to start when the application would wait for a request body longer than
+    gunicorn does (config/asgi_bridge.py says why). With preload_app the application is
+    already loaded; gunicorn prints the RuntimeError's message and exits."""
+    check = getattr(server.app.wsgi(), "check_worker_timeout", None)
+    if check is not None:
+        check(server.cfg.timeout)
 
 
 def post_fork(server, worker):

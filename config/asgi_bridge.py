@@ -51,6 +51,17 @@ class BufferedWSGIBridge:
         # worker (never in gunicorn's master, whose threads would not survive the fork).
         self._executor: ThreadPoolExecutor | None = None
 
+    def check_worker_timeout(self, worker_timeout: float) -> None:
+        """Refuse a body timeout that is not under gunicorn's `timeout`: gunicorn waits for a
+        body's next chunk at most that long, then answers a plain-text 500 itself, before this
+        bridge could answer its JSON 408."""
+        if self.body_timeout >= worker_timeout:
+            raise RuntimeError(
+                f"REQUEST_BODY_TIMEOUT_SECONDS ({self.body_timeout:g}) must be less than gunicorn's timeout "
+                f"(GUNICORN_TIMEOUT, {worker_timeout:g}): a stalled body would get gunicorn's plain-text 500 "
+                "instead of a JSON 408."
+            )
+
     @property
     def executor(self) -> ThreadPoolExecutor:
         if self._executor is None:

@@ -131,6 +131,13 @@ def test_a_body_that_stalls_is_408_and_never_reaches_the_application():
     assert app.environs == []
 
 
+def test_a_body_timeout_not_under_gunicorns_timeout_is_refused():
+    bridge = BufferedWSGIBridge(RecordingApp(), max_body_bytes=1, body_timeout=25)
+    with pytest.raises(RuntimeError, match=r"REQUEST_BODY_TIMEOUT_SECONDS \(25\) must be less than gunicorn's timeout"):
+        bridge.check_worker_timeout(25)
+    bridge.check_worker_timeout(26)
+
+
 def test_a_client_gone_before_its_body_ends_costs_nothing():
     app = RecordingApp()
     bridge = BufferedWSGIBridge(app, max_body_bytes=1 << 20, body_timeout=5)

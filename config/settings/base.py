@@ -217,9 +217,11 @@ GRAPHQL_PERSISTED_QUERY_TIMEOUT = 24 * 60 * 60
 GRAPHQL_LOG_SQL = env_bool("GRAPHQL_LOG_SQL", False)
 
 # The web process (config/asgi_bridge.py) refuses a request body larger than this (413), or
-# one that has not arrived whole after this long (408), before Django sees it.
+# one that has not arrived whole after this long (408), before Django sees it. The body timeout
+# must be under gunicorn's timeout (GUNICORN_TIMEOUT, 25 s), which otherwise ends the wait
+# first with a plain-text 500: gunicorn.conf.py refuses to start when it is not.
 MAX_REQUEST_BODY_BYTES = int(os.environ.get("MAX_REQUEST_BODY_BYTES", str(10 * 1024 * 1024)))
-REQUEST_BODY_TIMEOUT_SECONDS = float(os.environ.get("REQUEST_BODY_TIMEOUT_SECONDS", "30"))
+REQUEST_BODY_TIMEOUT_SECONDS = float(os.environ.get("REQUEST_BODY_TIMEOUT_SECONDS", "10"))
 # No request works past this many seconds, counted from when the web process received its
 # headers (config/deadline.py): what is left is answered with an error, so every answer leaves
 # before the platform's router gives up at 30 s. 0: no deadline.
