@@ -10,6 +10,9 @@ GUNICORN_KEEPALIVE           seconds an idle kept-alive connection stays open (d
 PORT                         where to listen (default 8000)
 
 Read by the application (config/settings/base.py, config/asgi_bridge.py):
+DJANGO_THREADS               threads running Django in each worker (default 2); each keeps its
+                             own database connection: PostgreSQL connections = dynos x workers x
+                             DJANGO_THREADS (+ the Celery processes)
 REQUEST_BODY_TIMEOUT_SECONDS a body not whole after this long is refused with a JSON 408 (default
                              10); it must be under GUNICORN_TIMEOUT, or gunicorn would answer a
                              plain-text 500 first: the server refuses to start otherwise
@@ -59,7 +62,7 @@ workers = env_int("WEB_CONCURRENCY", default_workers())
 # loop before Django sees it, so a client sending its request one byte a second holds a
 # socket, not a worker or a thread. (gthread was measured and dropped: seven such clients on
 # 2 workers x 4 threads stopped other requests being served; scripts/production_check.py.)
-# Django runs our synchronous view on one thread per worker, as a sync worker would.
+# Django runs on DJANGO_THREADS threads per worker, each request on one of them, whole.
 worker_class = "asgi"
 worker_connections = env_int("GUNICORN_WORKER_CONNECTIONS", 1000)
 # Each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new

@@ -1,5 +1,6 @@
 """The Procfile's web process, live (gunicorn's asyncio workers, config/asgi_bridge.py,
-production settings, on 127.0.0.1): its timeouts are in order (issue 11)."""
+production settings, on 127.0.0.1): its timeouts are in order, and a request that waits holds
+one of its worker's Django threads, not the worker (issue 11)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,18 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
+import urllib.error
 from pathlib import Path
 
-from bench.http_load import HOST, ROOT, django_env, free_port, web_command, web_server
+import pytest
+from django.db import connection, transaction
+
+from bench.http_load import HOST, OPENER, ROOT, django_env, free_port, graphql_request, web_command, web_server
+from calendarapp.models import Event
+from tests.celery_worker import database_url_for_workers
+from tests.conftest import utc
 
 
 def production_env(tmp_path: Path, **more: str) -> dict[str, str]:
@@ -88,3 +97,66 @@ def test_the_web_process_refuses_to_start_with_a_body_timeout_not_under_gunicorn
         "Error: REQUEST_BODY_TIMEOUT_SECONDS (5) must be less than gunicorn's timeout (GUNICORN_TIMEOUT, 5)"
         in output.decode()
     )
+
+
+def graphql(url: str, query: str, variables: dict | None = None, token: str | None = None, timeout: float = 20):
+    """(status, JSON answer) of one POST to /graphql."""
+    body = json.dumps({"query": query, "variables": variables or {}}).encode()
+    request = graphql_request(url, body, token)
+    try:
+        with OPENER.open(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def backends_waiting_on_a_lock() -> int:
+    """Connections to this test database waiting for a lock (the web process's, here)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # else a transaction sees one snapshot of it
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+def wait_for(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+UPDATE_TITLE = "mutation($input: UpdateEventInput!) { updateEvent(input: $input) { event { title } } }"
+VIEWER = "{ viewer { username friendCount } }"
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_request_waiting_on_a_row_lock_holds_one_thread_while_the_others_serve_the_rest(world, tmp_path):
+    """One worker (WEB_CONCURRENCY=1) with its default two Django threads: while one client's
+    updateEvent waits for a row lock the test holds, another client is answered; once the lock
+    is released the update completes. (With one thread per worker the other client waited too.)"""
+    ada, bob = world.user("ada"), world.user("bob")
+    lunch = world.event(ada, utc(2026, 11, 23, 12), title="Lunch")
+    ada_token, bob_token = world.token(ada), world.token(bob)
+    env = {**django_env(database_url_for_workers()), "WEB_CONCURRENCY": "1", "EXPORT_ROOT": str(tmp_path / "exports")}
+    update: dict = {}
+    with web_server(env, tmp_path / "web.log") as (url, _master):
+        with transaction.atomic():
+            Event.objects.select_for_update().get(pk=lunch.pk)  # held until the block ends
+            variables = {"input": {"id": world.id(lunch), "title": "Long lunch"}}
+            writer = threading.Thread(
+                target=lambda: update.update(answer=graphql(url, UPDATE_TITLE, variables, ada_token, timeout=60))
+            )
+            writer.start()
+            assert wait_for(lambda: backends_waiting_on_a_lock() == 1, 15), "updateEvent never waited for the lock"
+            answers = [graphql(url, VIEWER, token=bob_token, timeout=15) for _ in range(3)]
+            assert "answer" not in update and backends_waiting_on_a_lock() == 1  # still waiting, all along
+        writer.join(timeout=30)
+    assert answers == [(200, {"data": {"viewer": {"username": "bob", "friendCount": 0}}})] * 3
+    assert update["answer"] == (200, {"data": {"updateEvent": {"event": {"title": "Long lunch"}}}})
+    lunch.refresh_from_db()
+    assert lunch.title == "Long lunch"

@@ -230,6 +230,12 @@ if REQUEST_DEADLINE_SECONDS < 0 or REQUEST_BODY_TIMEOUT_SECONDS <= 0:
     raise ImproperlyConfigured(
         "REQUEST_DEADLINE_SECONDS must be 0 (none) or more, and REQUEST_BODY_TIMEOUT_SECONDS more than 0."
     )
+# Threads running Django in each web worker (config/asgi_bridge.py): a request waiting (on the
+# database, on a password check) holds one of them, not the whole worker. Each thread keeps
+# its own database connection.
+DJANGO_THREADS = int(os.environ.get("DJANGO_THREADS", "2"))
+if DJANGO_THREADS < 1:
+    raise ImproperlyConfigured(f"DJANGO_THREADS must be at least 1, not {DJANGO_THREADS}.")
 # The request log (config/request_log.py) lists the slowest SQL of requests slower than this.
 REQUEST_LOG_SLOW_MS = float(os.environ.get("REQUEST_LOG_SLOW_MS", "1000"))
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
