@@ -77,8 +77,9 @@ DATABASES = {
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
     )
 }
-# PostgreSQL cancels any statement running longer than this (milliseconds; 0 = never), so
-# a runaway query ends as an error before gunicorn's worker timeout (25 s) kills the worker.
+# PostgreSQL cancels any statement running longer than this (milliseconds; 0 = never), so a
+# runaway query ends as an error and frees its thread: the request deadline (below) is checked
+# between statements, never inside one.
 DATABASE_STATEMENT_TIMEOUT_MS = int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", "20000"))
 # Behind PgBouncer in transaction mode: no server-side cursors (a cursor would outlive the
 # transaction's server connection) and no connection startup options (PgBouncer refuses
