@@ -344,9 +344,17 @@ class TestInProcessExports:
         assert len(rows) == 4  # two chunks written, the third never started
         assert deadline.cuts == {"exports": 1}
 
-    def test_an_export_within_the_deadline_or_without_one_is_done(self, world):
+    def test_an_export_within_the_deadline_is_done(self, world):
         job = self.job_with_events(world, 3)
         with request_deadline.running(Deadline(10, clock=Clock())):
             exports.run_export(job.pk)
+        job.refresh_from_db()
+        assert (job.status, job.row_count) == (ExportJob.Status.DONE, 3)
+
+    def test_outside_a_request_as_in_the_worker_an_export_has_no_deadline(self, world, monkeypatch):
+        job = self.job_with_events(world, 3)
+        monkeypatch.setattr(exports, "CHUNK_SIZE", 1)  # a check before every row
+        assert request_deadline.current() is None
+        exports.run_export(job.pk)
         job.refresh_from_db()
         assert (job.status, job.row_count) == (ExportJob.Status.DONE, 3)
