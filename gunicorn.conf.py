@@ -3,10 +3,21 @@
 WEB_CONCURRENCY              worker processes (default: sized from the CPUs and the memory)
 WEB_MEMORY_PER_WORKER        MB a worker may use when sizing from memory (default 256)
 GUNICORN_WORKER_CONNECTIONS  open connections per worker (default 1000)
-GUNICORN_TIMEOUT             seconds before an unresponsive worker is killed (default 25)
+GUNICORN_TIMEOUT             seconds before an unresponsive worker is killed, and the longest
+                             gunicorn waits for a request body's next chunk (default 25)
 GUNICORN_MAX_REQUESTS        requests before a worker is replaced (default 5000, with jitter)
 GUNICORN_KEEPALIVE           seconds an idle kept-alive connection stays open (default 75)
 PORT                         where to listen (default 8000)
+
+Read by the application (config/settings/base.py, config/asgi_bridge.py):
+DJANGO_THREADS               threads running Django in each worker (default 2); each keeps its
+                             own database connection: PostgreSQL connections = dynos x workers x
+                             DJANGO_THREADS (+ the Celery processes)
+REQUEST_BODY_TIMEOUT_SECONDS a body not whole after this long is refused with a JSON 408 (default
+                             10); it must be under GUNICORN_TIMEOUT, or gunicorn would answer a
+                             plain-text 500 first: the server refuses to start otherwise
+REQUEST_DEADLINE_SECONDS     no request works longer than this, counted from its headers (default
+                             25, under the platform router's 30 s; config/deadline.py)
 """
 
 from __future__ import annotations
@@ -51,7 +62,7 @@ workers = env_int("WEB_CONCURRENCY", default_workers())
 # loop before Django sees it, so a client sending its request one byte a second holds a
 # socket, not a worker or a thread. (gthread was measured and dropped: seven such clients on
 # 2 workers x 4 threads stopped other requests being served; scripts/production_check.py.)
-# Django runs our synchronous view on one thread per worker, as a sync worker would.
+# Django runs on DJANGO_THREADS threads per worker, each request on one of them, whole.
 worker_class = "asgi"
 worker_connections = env_int("GUNICORN_WORKER_CONNECTIONS", 1000)
 # Each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new
@@ -74,6 +85,15 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # The platform's router terminates TLS and says so in X-Forwarded-Proto.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+
+
+def on_starting(server):
+    """Refuse to start when the application would wait for a request body longer than
+    gunicorn does (config/asgi_bridge.py says why). With preload_app the application is
+    already loaded; gunicorn prints the RuntimeError's message and exits."""
+    check = getattr(server.app.wsgi(), "check_worker_timeout", None)
+    if check is not None:
+        check(server.cfg.timeout)
 
 
 def post_fork(server, worker):

@@ -15,5 +15,6 @@ application = BufferedWSGIBridge(
     get_wsgi_application(),
     max_body_bytes=settings.MAX_REQUEST_BODY_BYTES,
     body_timeout=settings.REQUEST_BODY_TIMEOUT_SECONDS,
+    threads=settings.DJANGO_THREADS,
 )
 tune_garbage_collector()

@@ -42,8 +42,8 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         fields = getattr(record, "fields", None)
-        if not fields:
-            return text
+        if not fields or "sql_count" not in fields:
+            return text  # not a request's line: its message says it all
         operations = ",".join(name or "anonymous" for name in fields["operations"] or [])
         text += f" [{operations}] {fields['duration_ms']} ms"
         text += f", {fields['sql_count']} SQL in {fields['sql_ms']} ms"

@@ -52,6 +52,12 @@ class LoaderRegistry:
         while self._pending:
             self.dispatch_next()
 
+    def fail_pending(self, error: Exception) -> None:
+        """Fail every queued key with `error` instead of loading it (the request's deadline
+        has passed): the fields waiting on them get the error, as from a failed batch."""
+        while self._pending:
+            self._pending.popleft().fail(error)
+
     def clear(self) -> None:
         """Forget every cached value, e.g. after a mutation has written."""
         self.dispatch_all()
@@ -100,6 +106,19 @@ class DataLoader:
                 self.dispatch()
         return future
 
+    def fail(self, error: Exception) -> None:
+        """Fail the queued keys with `error`, without loading them."""
+        queue, self._queue = self._queue, []
+        self._fail(queue, error)
+
+    @staticmethod
+    def _fail(queue: list[tuple[Hashable, Future]], error: Exception) -> None:
+        # The failed futures stay cached: a field that meets the error again (the executor's
+        # fast path reruns a failed field) gets it at once, never a new load that nothing
+        # would dispatch.
+        for _, future in queue:
+            future.set_exception(error)
+
     def prime(self, key: Hashable, value: Any) -> None:
         """Cache a value another query already fetched, so nobody fetches it again."""
         if key not in self._cache and self.registry.batching:
@@ -114,11 +133,7 @@ class DataLoader:
             if len(values) != len(queue):
                 raise RuntimeError(f"{type(self).__name__} returned {len(values)} values for {len(queue)} keys")
         except Exception as error:
-            # The failed futures stay cached: a field that meets the error again (the
-            # executor's fast path reruns a failed field) gets it at once, never a new
-            # load that nothing would dispatch.
-            for _, future in queue:
-                future.set_exception(error)
+            self._fail(queue, error)
             return
         for (_, future), value in zip(queue, values, strict=True):
             if isinstance(value, Exception):

@@ -1,4 +1,4 @@
-"""What every resolver gets as `info.context`: the request, its viewer, its loaders."""
+"""What every resolver gets as `info.context`: the request, its viewer, its loaders, its deadline."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from functools import cached_property
 from django.http import HttpRequest
 
 from calendarapp.models import User
+from config import deadline as request_deadline
+from config.deadline import Deadline
 from loaders.base import LoaderRegistry
 from throttling.clients import client_address
 
@@ -23,9 +25,12 @@ class RequestContext:
         viewer: User | None,
         loaders: LoaderRegistry | None = None,
         optimized: bool = True,
+        deadline: Deadline | None = None,
     ) -> None:
         self.request = request
         self.viewer = viewer
+        # The request's time limit (config/deadline.py), checked by the executor; None: none.
+        self.deadline = deadline or request_deadline.current()
         # False only in the benchmarks' naive baseline: no batching, no optimizer.
         self.optimized = optimized
         self.loaders = loaders or LoaderRegistry(self, batching=optimized)

@@ -20,6 +20,7 @@ from django.db import Error as DatabaseDriverError, InterfaceError, OperationalE
 from graphql import GraphQLError
 
 from calendarapp.services import TooSoon
+from config.deadline import DeadlineExceeded
 
 logger = logging.getLogger("calendar.errors")
 
@@ -137,6 +138,8 @@ def classify(error: GraphQLError, default_code: str) -> tuple[str, str, str | No
         return NOT_FOUND, "Not found.", None
     if isinstance(original, GraphQLError):  # an input value graphql-core could not coerce
         return BAD_USER_INPUT, error.message, _field_of_graphql_message(error.message)
+    if isinstance(original, DeadlineExceeded):  # logged once per request, by config/deadline.py
+        return INTERNAL_SERVER_ERROR, str(original), None
     database_message = database_failure_message(original)
     if database_message:
         _log_once(original, logging.WARNING, "Database failure in a resolver: %s", original)

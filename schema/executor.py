@@ -26,6 +26,7 @@ from graphql.execution.execute import get_field_def
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined, is_iterable
 
+from config.deadline import Deadline, DeadlineExceeded
 from loaders.future import Future
 
 from .ids import global_id
@@ -144,22 +145,42 @@ class CalendarExecutionContext(ExecutionContext):
     """Root mutation fields run one at a time, each finished (loaders included)
     before the next starts, as the spec requires, and each with its payload in one
     transaction: if anything in it fails, nothing it wrote stays, so a client that
-    sees an error can safely retry."""
+    sees an error can safely retry.
+
+    The request's deadline (config/deadline.py, `context.deadline`) is checked before
+    each root mutation field and each loader batch: once it has passed, what has not
+    started is answered with DeadlineExceeded instead (a field waiting on a loader gets
+    it through the loader's future, so nulls propagate as for any other error)."""
+
+    _deadline: Deadline | None = None
 
     def execute_operation(self, operation, root_value):
         self._plans: dict[tuple, tuple[dict, list]] = {}
+        self._deadline = getattr(self.context_value, "deadline", None)
         result = super().execute_operation(operation, root_value)
         self._drain()
         return result.result() if isinstance(result, Future) else result
 
+    def build_response(self, data, errors):
+        if self._deadline is not None:
+            self._deadline.cut("fields", sum(isinstance(error.original_error, DeadlineExceeded) for error in errors))
+        return super().build_response(data, errors)
+
     def _drain(self) -> None:
         loaders = self.context_value.loaders
+        deadline = self._deadline
         while loaders.has_pending():
-            loaders.dispatch_next()
+            if deadline is not None and deadline.expired():
+                loaders.fail_pending(DeadlineExceeded(deadline))
+            else:
+                loaders.dispatch_next()
 
     def execute_fields_serially(self, parent_type, source_value, path, fields):
         results: dict[str, Any] = {}
         for response_name, field_nodes in fields.items():
+            if self._deadline is not None and self._deadline.expired():
+                results.update(self._cut_root_field(parent_type, field_nodes, path, response_name))
+                continue
             errors_before = len(self.errors)
             with transaction.atomic():
                 result = self.execute_fields(parent_type, source_value, path, {response_name: field_nodes})
@@ -174,6 +195,14 @@ class CalendarExecutionContext(ExecutionContext):
                 result = {response_name: None}
             results.update(result)
         return results
+
+    def _cut_root_field(self, parent_type, field_nodes, path, response_name) -> dict[str, Any]:
+        """A root mutation field not started because the deadline has passed: its error,
+        and null (or the error goes on up, nulling `data`, if the field is non-null)."""
+        field_path = Path(path, response_name, parent_type.name)
+        error = located_error(DeadlineExceeded(self._deadline), field_nodes, field_path.as_list())
+        return_type = parent_type.fields[field_nodes[0].name.value].type
+        return {response_name: self.handle_field_error(error, return_type)}
 
     def execute_fields(self, parent_type, source_value, path, fields):
         results: dict[str, Any] = {}

@@ -19,6 +19,8 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 
+from config.deadline import Deadline, DeadlineExceeded
+
 from .auth import CsrfRejected, viewer_for_request
 from .context import RequestContext
 from .errors import (
@@ -93,14 +95,20 @@ class GraphQLView(View):
             logger.warning("Database failure before the operations ran: %s", error)
             return json_response(error_body(message, INTERNAL_SERVER_ERROR), status=503)
         shared = RequestContext(request, viewer, optimized=self.optimized)
-        results = [
-            self.run(operation, RequestContext(request, viewer, shared.loaders, self.optimized), via_get)
-            for operation in operations
-        ]
+        deadline = shared.deadline
+        results = []
+        for operation in operations:
+            if deadline is not None and deadline.expired():
+                results.append(cut_by_deadline(operation, deadline))
+            else:
+                context = RequestContext(request, viewer, shared.loaders, self.optimized, deadline)
+                results.append(self.run(operation, context, via_get))
         shared.loaders.clear()  # frees the request's rows now rather than at the next GC
         request.graphql_operation_names = [result.operation_name for result in results]
         if is_batch:
-            return json_response([result.body for result in results])
+            # 503 when the deadline left no operation run at all, as for a single operation.
+            none_ran = all(result.status == DEADLINE_STATUS for result in results)
+            return json_response([result.body for result in results], status=DEADLINE_STATUS if none_ran else 200)
         response = json_response(results[0].body, status=results[0].status)
         if results[0].retry_after is not None:
             response["Retry-After"] = str(results[0].retry_after)
@@ -160,6 +168,19 @@ class GraphQLView(View):
                 except orjson.JSONDecodeError:
                     raise RequestError(f"{parameter} is not valid JSON.") from None
         return operation
+
+
+# The status of an operation the request's deadline left unstarted (and of a request none of
+# whose operations started): the server ran out of time, the client may try again.
+DEADLINE_STATUS = 503
+
+
+def cut_by_deadline(operation: Any, deadline: Deadline) -> OperationResult:
+    """The answer of an operation not started because the request's time was up."""
+    deadline.cut("operations")
+    name = operation.get("operationName") if isinstance(operation, dict) else None
+    body = error_body(str(DeadlineExceeded(deadline)), INTERNAL_SERVER_ERROR)
+    return OperationResult(body, DEADLINE_STATUS, name if isinstance(name, str) else None)
 
 
 def with_debug(body: dict[str, Any], sql) -> dict[str, Any]:

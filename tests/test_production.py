@@ -184,6 +184,17 @@ class TestGunicornConfig:
         assert config["reuse_port"] is True  # the kernel spreads connections across the workers
         assert config["max_requests"] > 0 and 0 < config["max_requests_jitter"] < config["max_requests"]
 
+    def test_the_timeouts_are_in_order(self):
+        """A stalled body gets the bridge's JSON 408 before gunicorn gives up on it with a
+        plain-text 500; every request ends before the platform's router gives up at 30 s."""
+        values = settings_in(
+            ["REQUEST_BODY_TIMEOUT_SECONDS", "REQUEST_DEADLINE_SECONDS"],
+            SECRET_KEY=STRONG_KEY,
+            ALLOWED_HOSTS="a.example",
+        )
+        assert values["REQUEST_BODY_TIMEOUT_SECONDS"] < gunicorn_config()["timeout"]
+        assert 0 < values["REQUEST_DEADLINE_SECONDS"] < 30
+
     def test_workers_follow_web_concurrency(self):
         assert gunicorn_config(WEB_CONCURRENCY="7")["workers"] == 7
 

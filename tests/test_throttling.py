@@ -517,3 +517,13 @@ def test_redis_stopped_mid_run_then_back(private_redis, gql, alice, project_logs
     messages = [record.getMessage() for record in project_logs.records if record.name == "calendar.throttling"]
     assert len(messages) == 2 and messages[0].startswith("Rate limits: Redis is unavailable")
     assert messages[1] == "Rate limits: Redis is back; counting in Redis again"
+
+
+def test_a_password_check_counts_against_the_requests_deadline(gql, alice, hashing, project_logs):
+    from config.deadline import Deadline, running
+
+    expired = Deadline(1.0, started=time.monotonic() - 2)
+    with running(expired), pytest.raises(Exception, match="time limit of 1 s") as refused, password_checks.check():
+        pytest.fail("checked a password after the deadline")
+    assert type(refused.value).__name__ == "DeadlineExceeded"
+    assert expired.cuts == {"password checks": 1} and hashing.checks == 0

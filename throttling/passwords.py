@@ -22,6 +22,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 
+from config import deadline as request_deadline
 from schema.errors import RateLimited
 
 BUSY = "The server is busy checking other passwords: try again in a moment."
@@ -36,7 +37,9 @@ class PasswordCheckGate:
     @contextmanager
     def check(self) -> Iterator[None]:
         """Hold the process's one password-check slot for the `with` block, or raise
-        RateLimited at once when it is taken or the CPU share is spent."""
+        RateLimited at once when it is taken or the CPU share is spent (DeadlineExceeded when
+        the request's time is up: a check counts against it like any other step)."""
+        request_deadline.check("password checks")
         if not self._slot.acquire(blocking=False):
             raise RateLimited(BUSY, 1)
         try:

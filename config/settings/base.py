@@ -57,6 +57,8 @@ MIDDLEWARE = [
     # /healthz and /readyz, answered before CommonMiddleware checks the Host header: a probe
     # from inside the platform may name the process by an address ALLOWED_HOSTS does not list.
     "config.health.HealthProbeMiddleware",
+    # After the request log, whose request id its warning names.
+    "config.deadline.RequestDeadlineMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -92,8 +94,9 @@ DATABASES = {
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
     )
 }
-# PostgreSQL cancels any statement running longer than this (milliseconds; 0 = never), so
-# a runaway query ends as an error before gunicorn's worker timeout (25 s) kills the worker.
+# PostgreSQL cancels any statement running longer than this (milliseconds; 0 = never), so a
+# runaway query ends as an error and frees its thread: the request deadline (below) is checked
+# between statements, never inside one.
 DATABASE_STATEMENT_TIMEOUT_MS = int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", "20000"))
 # Behind PgBouncer in transaction mode: no server-side cursors (a cursor would outlive the
 # transaction's server connection) and no connection startup options (PgBouncer refuses
@@ -325,9 +328,19 @@ if VIEWER_COST_BUDGET < GRAPHQL_MAX_COST:
 TRUSTED_PROXY_COUNT = env_number("TRUSTED_PROXY_COUNT", 0)
 
 # The web process (config/asgi_bridge.py) refuses a request body larger than this (413), or
-# one that has not arrived whole after this long (408), before Django sees it.
+# one that has not arrived whole after this long (408), before Django sees it. The body timeout
+# must be under gunicorn's timeout (GUNICORN_TIMEOUT, 25 s), which otherwise ends the wait
+# first with a plain-text 500: gunicorn.conf.py refuses to start when it is not.
 MAX_REQUEST_BODY_BYTES = int(os.environ.get("MAX_REQUEST_BODY_BYTES", str(10 * 1024 * 1024)))
-REQUEST_BODY_TIMEOUT_SECONDS = float(os.environ.get("REQUEST_BODY_TIMEOUT_SECONDS", "30"))
+REQUEST_BODY_TIMEOUT_SECONDS = env_number("REQUEST_BODY_TIMEOUT_SECONDS", 10.0, float, minimum=0.001)
+# No request works past this many seconds, counted from when the web process received its
+# headers (config/deadline.py): what is left is answered with an error, so every answer leaves
+# before the platform's router gives up at 30 s. 0: no deadline.
+REQUEST_DEADLINE_SECONDS = env_number("REQUEST_DEADLINE_SECONDS", 25.0, float)
+# Threads running Django in each web worker (config/asgi_bridge.py): a request waiting (on the
+# database, on a password check) holds one of them, not the whole worker. Each thread keeps
+# its own database connection.
+DJANGO_THREADS = env_number("DJANGO_THREADS", 2, minimum=1)
 # The request log (config/request_log.py) lists the slowest SQL of requests slower than this.
 REQUEST_LOG_SLOW_MS = float(os.environ.get("REQUEST_LOG_SLOW_MS", "1000"))
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
