@@ -168,7 +168,10 @@ def flood(url: str, token: str, connections: int, seconds: float, one_address: b
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "flood.lua"
         script.write_text(FLOOD_LUA % {"one_address": "true" if one_address else "false"})
-        command = ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "10s", "-s", str(script), url]
+        # At the lowest CPU priority: on this machine wrk shares the server's cores, where the
+        # flood of a real attack comes from other machines; the server gets the CPU it needs first.
+        command = ["nice", "-n", "19", "wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "10s"]
+        command += ["-s", str(script), url]
         with Reader(url, token) as reader:
             done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
     if done.returncode != 0:

@@ -5,7 +5,8 @@ request's body has arrived whole (bounded in size and time), and only then hands
 Django, on one of the worker's DJANGO_THREADS Django threads; the answer is written back by the
 loop too. So a client that sends or reads slowly holds a socket, never a thread that runs
 Django, and a request that waits (on a row lock, on a password check in C that releases the
-GIL) holds one thread while the others serve the rest.
+GIL) holds one thread while the others serve the rest. The threads take turns at running
+Python (config/run_slot.py), so two requests never slow each other down by sharing the GIL.
 
 Why not Django's own ASGI handler: it gives each request its own database connection (a
 connection per async context, which CONN_MAX_AGE cannot keep), so PostgreSQL saw one new
@@ -27,8 +28,10 @@ from functools import partial
 from typing import Any
 
 import orjson
+from django.db import connection
 
 from config.deadline import RECEIVED_AT
+from config.run_slot import run_slot
 
 Environ = dict[str, Any]
 WSGIApp = Callable[[Environ, Callable], Iterable[bytes]]
@@ -194,15 +197,18 @@ class BufferedWSGIBridge:
             started["status"] = int(status.split(" ", 1)[0])
             started["headers"] = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
 
-        response = self.wsgi_app(environ, start_response)
-        if getattr(response, "streaming", False):
-            return started["status"], started["headers"], response
-        try:
-            body = b"".join(response)
-        finally:
-            close = getattr(response, "close", None)
-            if close:
-                close()
+        # Python runs while this request holds the worker's run slot, given up around each SQL
+        # statement (config/run_slot.py): the threads take turns instead of halving each other.
+        with run_slot.holding(), connection.execute_wrapper(run_slot.statement_wrapper):
+            response = self.wsgi_app(environ, start_response)
+            if getattr(response, "streaming", False):
+                return started["status"], started["headers"], response
+            try:
+                body = b"".join(response)
+            finally:
+                close = getattr(response, "close", None)
+                if close:
+                    close()
         return started["status"], started["headers"], body
 
     async def stream(self, response: Iterable[bytes], send: Callable, thread: int) -> None:

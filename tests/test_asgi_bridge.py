@@ -16,6 +16,7 @@ from django.core.wsgi import get_wsgi_application
 
 from config.asgi_bridge import BufferedWSGIBridge, wsgi_environ
 from config.deadline import RECEIVED_AT
+from config.run_slot import run_slot
 
 GRAPHQL_BODY = json.dumps({"query": "{ viewer { id } }"}).encode()
 
@@ -181,7 +182,8 @@ def test_a_streaming_answer_is_sent_chunk_by_chunk_and_closed_on_the_django_thre
 
 class GatedApp:
     """A WSGI application whose requests to /wait/<name> wait until the test opens their gate
-    (10 s at most); every request records the thread it ran on."""
+    (10 s at most), as a request waits on a row lock or a password check: giving up the
+    worker's run slot meanwhile; every request records the thread it ran on."""
 
     def __init__(self) -> None:
         self.gates: defaultdict[str, threading.Event] = defaultdict(threading.Event)
@@ -193,7 +195,8 @@ class GatedApp:
         self.threads[path] = threading.get_ident()
         if path.startswith("/wait/"):
             self.entered[path].set()
-            self.gates[path].wait(10)
+            with run_slot.waiting():
+                self.gates[path].wait(10)
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [path.encode()]
 

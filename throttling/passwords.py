@@ -3,8 +3,9 @@
 A password check is slow on purpose (tens of milliseconds of one core). Without a bound, a
 flood of logins takes the whole worker and every other user waits. So, in each process:
 
-- at most one password check runs at a time (the hashers' C code releases the GIL, and the
-  worker's other thread goes on serving requests meanwhile: config/asgi_bridge.py);
+- at most one password check runs at a time, and the request gives up its worker's run slot
+  meanwhile (config/run_slot.py): the hashers' C code releases the GIL, so the worker's other
+  thread goes on serving requests at full speed;
 - password checks together take at most PASSWORD_CHECK_CPU_SHARE of one core over time: a
   credit of seconds refills at that rate up to PASSWORD_CHECK_BURST_SECONDS, and each check
   spends the time it took.
@@ -23,6 +24,7 @@ from contextlib import contextmanager
 from django.conf import settings
 
 from config import deadline as request_deadline
+from config.run_slot import run_slot
 from schema.errors import RateLimited
 
 BUSY = "The server is busy checking other passwords: try again in a moment."
@@ -48,7 +50,8 @@ class PasswordCheckGate:
                 raise RateLimited(BUSY, -credit / settings.PASSWORD_CHECK_CPU_SHARE)
             started = time.monotonic()
             try:
-                yield
+                with run_slot.waiting():  # the worker's other requests run Python meanwhile
+                    yield
             finally:
                 self._credit = credit - (time.monotonic() - started)
         finally:
