@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .changes import next_change_seq
-from .models import AuthToken, DeletedEvent, EndedFriendship, Event, FriendRequest, Friendship, Rsvp, User
+from .models import DeletedEvent, EndedFriendship, Event, FriendRequest, Friendship, Rsvp, User
 from .rules import seen_by_friends
 
 EVENT_FIELDS = ("title", "description", "location", "starts_at", "ends_at", "all_day", "visibility")
@@ -30,7 +30,8 @@ def _validate(instance, exclude: tuple[str, ...] = (), validate_unique: bool = F
     instance.full_clean(exclude=exclude, validate_unique=validate_unique, validate_constraints=False)
 
 
-def signup(username: str, password: str, display_name: str, timezone_name: str) -> tuple[User, str]:
+def signup(username: str, password: str, display_name: str, timezone_name: str) -> User:
+    """A new user (the caller issues their first token)."""
     user = User(username=username, display_name=display_name, timezone=timezone_name)
     try:
         validate_password(password, user)
@@ -43,7 +44,7 @@ def signup(username: str, password: str, display_name: str, timezone_name: str) 
             user.save()
     except IntegrityError:  # a concurrent signup took the name between the check and the insert
         raise ValidationError({"username": "A user with that username already exists."}) from None
-    return user, AuthToken.issue(user)
+    return user
 
 
 def visible_event(viewer: User, event_id: int, for_update: bool = False) -> Event:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from calendarapp.models import User
+from calendarapp.models import AuthToken, User
 from loaders.base import LoaderRegistry
 
+from .auth import ANONYMOUS, Credentials
 from .errors import Unauthenticated
 
 
@@ -17,19 +18,33 @@ class RequestContext:
     def __init__(
         self,
         request: HttpRequest | None,
-        viewer: User | None,
+        credentials: Credentials = ANONYMOUS,
         loaders: LoaderRegistry | None = None,
         optimized: bool = True,
     ) -> None:
         self.request = request
-        self.viewer = viewer
+        self.credentials = credentials
+        self.viewer: User | None = credentials.viewer
+        # The token this operation acts with: the request's, or the one `login` issued in it.
+        self.token: AuthToken | None = credentials.token
+        self.by_session = credentials.by_session
+        # Set by `logout` when it ended the request's own token or session: the operations
+        # after this one in the same batch are then anonymous (schema/view.py).
+        self.ended_request_credentials = False
         # False only in the benchmarks' naive baseline: no batching, no optimizer.
         self.optimized = optimized
         self.loaders = loaders or LoaderRegistry(self, batching=optimized)
 
-    def log_in(self, user: User) -> None:
-        """The rest of this operation (only) acts as `user`, with loaders of its own."""
-        self.viewer = user
+    def log_in(self, user: User, token: AuthToken) -> None:
+        """The rest of this operation (only) acts as `user` with `token`, with loaders of its own."""
+        self.viewer, self.token, self.by_session = user, token, False
+        self.loaders = LoaderRegistry(self, batching=self.optimized)
+
+    def log_out(self, ended_request_credentials: bool) -> None:
+        """The rest of this operation acts as no one; so does the rest of the batch if this
+        ended the token or session the request came with (`ended_request_credentials`)."""
+        self.ended_request_credentials = self.ended_request_credentials or ended_request_credentials
+        self.viewer, self.token, self.by_session = None, None, False
         self.loaders = LoaderRegistry(self, batching=self.optimized)
 
 

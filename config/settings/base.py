@@ -21,6 +21,21 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_seconds(name: str, default: int) -> int:
+    """A positive whole number of seconds from the environment, else `default`; anything
+    else stops the process at start-up, naming the variable."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number of seconds, not {raw!r}.") from None
+    if value <= 0:
+        raise ImproperlyConfigured(f"{name} must be a positive number of seconds, not {value}.")
+    return value
+
+
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "").split(",") if h]
 
@@ -187,6 +202,24 @@ CELERY_ACCEPT_CONTENT = ["json"]
 EXPORT_MAX_DAYS = int(os.environ.get("EXPORT_MAX_DAYS", "1096"))  # three years, a leap day included
 if EXPORT_MAX_DAYS < 1:
     raise ImproperlyConfigured(f"EXPORT_MAX_DAYS must be a positive number of days, not {EXPORT_MAX_DAYS}.")
+
+# Bearer tokens (calendarapp/tokens.py): a token expires AUTH_TOKEN_IDLE_TIMEOUT seconds after
+# its last recorded use (recorded at most once a day), and AUTH_TOKEN_MAX_AGE seconds after it
+# was issued whatever its use. The sweep deletes expired and revoked tokens every
+# AUTH_TOKEN_SWEEP_INTERVAL seconds.
+DAY = 24 * 60 * 60
+AUTH_TOKEN_IDLE_TIMEOUT = env_seconds("AUTH_TOKEN_IDLE_TIMEOUT", 30 * DAY)
+AUTH_TOKEN_MAX_AGE = env_seconds("AUTH_TOKEN_MAX_AGE", 365 * DAY)
+if AUTH_TOKEN_IDLE_TIMEOUT > AUTH_TOKEN_MAX_AGE:
+    raise ImproperlyConfigured(
+        f"AUTH_TOKEN_IDLE_TIMEOUT ({AUTH_TOKEN_IDLE_TIMEOUT} s) must not exceed AUTH_TOKEN_MAX_AGE "
+        f"({AUTH_TOKEN_MAX_AGE} s): a token never outlives its maximum age."
+    )
+AUTH_TOKEN_SWEEP_INTERVAL = env_seconds("AUTH_TOKEN_SWEEP_INTERVAL", 60 * 60)
+CELERY_BEAT_SCHEDULE["sweep-auth-tokens"] = {
+    "task": "calendarapp.sweep_auth_tokens",
+    "schedule": float(AUTH_TOKEN_SWEEP_INTERVAL),
+}
 
 GRAPHENE = {"SCHEMA": "schema.schema.schema"}
 
