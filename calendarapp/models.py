@@ -17,6 +17,7 @@ from django.core.files.storage import storages
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from .rules import EventQuerySet, ExportJobQuerySet, FriendRequestQuerySet
 from .timezones import validate_timezone
@@ -143,6 +144,7 @@ class Rsvp(models.Model):
         indexes = [models.Index(fields=["event", "status"], name="rsvp_event_status")]
 
 
+@sensitive_variables("token")  # never in an error report's frames
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -208,6 +210,7 @@ class AuthToken(models.Model):
         return cls.create_for(user, user_agent)[0]
 
     @classmethod
+    @sensitive_variables("token")
     def create_for(cls, user: User, user_agent: str = "") -> tuple[str, AuthToken]:
         """A new token for `user` and its row (whose `expires_at` the client is told)."""
         token = secrets.token_urlsafe(32)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from .models import AuthToken, hash_token, token_expiry
 
@@ -51,6 +52,7 @@ class TokenCheck:
     refusal: Refusal | None = None
 
 
+@sensitive_variables("raw_token")  # never in an error report's frames
 def check(raw_token: str, now: dt.datetime | None = None) -> TokenCheck:
     """Look the token up with its user (one SELECT) and, if it authenticates, record its use."""
     now = now or timezone.now()

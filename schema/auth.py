@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
+from django.views.decorators.debug import sensitive_variables
 
 from calendarapp import tokens
 from calendarapp.models import AuthToken, User
@@ -49,6 +50,7 @@ class Credentials:
 ANONYMOUS = Credentials()
 
 
+@sensitive_variables()  # the token: never in an error report's frames
 def authenticate(request: HttpRequest) -> Credentials:
     """The request's credentials; a missing or invalid token is anonymous. Costs one SQL
     statement for a well-formed token (and, once a day per token, an UPDATE), none otherwise.
@@ -71,6 +73,7 @@ def authenticate(request: HttpRequest) -> Credentials:
     return Credentials(viewer=user, by_session=True)
 
 
+@sensitive_variables()
 def malformed_header(request: HttpRequest) -> Refusal | None:
     """Refusal.MALFORMED if the request carries an Authorization header that is not a Bearer
     token: what can be told of its token without SQL, for a request refused before the
@@ -81,6 +84,7 @@ def malformed_header(request: HttpRequest) -> Refusal | None:
     return Refusal.MALFORMED
 
 
+@sensitive_variables()
 def bearer_token(header: str) -> str | None:
     """The token of `Bearer <token>` (the scheme in any case), or None if the header is not one."""
     scheme, _, token = header.strip().partition(" ")
@@ -97,6 +101,7 @@ def challenge(response: HttpResponse, refusal: Refusal | None) -> HttpResponse:
     return response
 
 
+@sensitive_variables()
 def _credentials_for_header(header: str) -> Credentials:
     if not header.strip():  # a blank header presents no credentials: anonymous, no challenge
         return ANONYMOUS

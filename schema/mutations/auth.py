@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import graphene
 from django.contrib.auth import authenticate, logout as end_session
+from django.views.decorators.debug import sensitive_variables
 
 from calendarapp import services
 from calendarapp.models import AuthToken
@@ -24,6 +25,7 @@ class AuthPayloadMixin:
     viewer = graphene.Field(UserType, required=True)
 
     @classmethod
+    @sensitive_variables("token")
     def logged_in(cls, info, user):
         """A new token for `user`, and the rest of the operation acting as them."""
         request = info.context.request
