@@ -12,6 +12,7 @@ import json
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -398,3 +399,35 @@ def test_token_lifetimes_come_from_the_environment():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["3600", "86400"]
+
+
+# --- the migration ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_counts_existing_tokens_as_used_then_and_keeps_their_maximum_age():
+    """No device is logged out by the deploy for idleness; a token over a year old is, as the rule says."""
+    before, after = [("calendarapp", "0003_export_task_id")], [("calendarapp", "0004_auth_token_lifetime")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old_apps = executor.loader.project_state(before).apps
+    user = old_apps.get_model("calendarapp", "User").objects.create(username="early", display_name="Early")
+    old_tokens = old_apps.get_model("calendarapp", "AuthToken").objects
+    now = timezone.now()
+    ages = {"new": 0, "half a year": 180, "nearly a year": 350, "over a year": 400}
+    for name, days in ages.items():
+        token = old_tokens.create(user=user, key_hash=hash_token(name))
+        old_tokens.filter(pk=token.pk).update(created_at=now - dt.timedelta(days=days))
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+
+    migrated = {name: AuthToken.objects.get(key_hash=hash_token(name)) for name in ages}
+    for token in migrated.values():
+        assert now <= token.last_used_at <= timezone.now()
+        assert token.revoked_at is None and token.user_agent == ""
+    idle = migrated["new"].last_used_at + 30 * DAY
+    assert migrated["new"].expires_at == migrated["half a year"].expires_at == idle
+    assert migrated["nearly a year"].expires_at == migrated["nearly a year"].created_at + 365 * DAY
+    assert migrated["over a year"].expires_at < now  # expired: refused, then swept
+    assert tokens.refusal_of(migrated["over a year"], timezone.now()) is tokens.Refusal.EXPIRED

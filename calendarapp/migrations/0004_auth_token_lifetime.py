@@ -15,13 +15,14 @@ from django.db.models import F
 import calendarapp.models
 
 
-def cap_at_max_age(apps, schema_editor):
-    """The new fields' defaults made every existing token used now and expiring an idle
-    timeout from now: bring forward those whose maximum age ends sooner."""
+def set_lifetimes(apps, schema_editor):
+    """Every existing token used now, expiring an idle timeout from now or at its maximum age,
+    whichever comes first (in two UPDATEs, however many tokens there are)."""
     AuthToken = apps.get_model("calendarapp", "AuthToken")
     now = django.utils.timezone.now()
     idle = dt.timedelta(seconds=settings.AUTH_TOKEN_IDLE_TIMEOUT)
     max_age = dt.timedelta(seconds=settings.AUTH_TOKEN_MAX_AGE)
+    AuthToken.objects.update(last_used_at=now, expires_at=now + idle)
     AuthToken.objects.filter(created_at__lt=now + idle - max_age).update(expires_at=F("created_at") + max_age)
 
 
@@ -60,5 +61,5 @@ class Migration(migrations.Migration):
             model_name="authtoken",
             index=models.Index(fields=["expires_at"], name="auth_token_expires"),
         ),
-        migrations.RunPython(cap_at_max_age, migrations.RunPython.noop),
+        migrations.RunPython(set_lifetimes, migrations.RunPython.noop),
     ]
