@@ -11,7 +11,8 @@ of every user and `viewer { events }`, `friendsEvents`, `node` for every ID in t
 CSV export with its job and download. A batch answers as the same operations sent one by
 one; a token acts as its own user only, and a deleted user's as no one. A mutation given
 an ID of the wrong type, or an object the viewer may not see or change, is refused with
-the code API.md names, and changes nothing.
+the code API.md names, and changes nothing. After `logout` a token acts as no one on any
+path, alone or in a batch, nor do the operations after the logout in its own batch.
 
 Everything goes through the real HTTP endpoint. Each example builds its world (bulk
 inserts, but events through the service the mutations use) in a savepoint rolled back at
