@@ -207,9 +207,8 @@ if EXPORT_MAX_DAYS < 1:
 # its last recorded use (recorded at most once a day), and AUTH_TOKEN_MAX_AGE seconds after it
 # was issued whatever its use. The sweep deletes expired and revoked tokens every
 # AUTH_TOKEN_SWEEP_INTERVAL seconds.
-DAY = 24 * 60 * 60
-AUTH_TOKEN_IDLE_TIMEOUT = env_seconds("AUTH_TOKEN_IDLE_TIMEOUT", 30 * DAY)
-AUTH_TOKEN_MAX_AGE = env_seconds("AUTH_TOKEN_MAX_AGE", 365 * DAY)
+AUTH_TOKEN_IDLE_TIMEOUT = env_seconds("AUTH_TOKEN_IDLE_TIMEOUT", 30 * 24 * 3600)
+AUTH_TOKEN_MAX_AGE = env_seconds("AUTH_TOKEN_MAX_AGE", 365 * 24 * 3600)
 if AUTH_TOKEN_IDLE_TIMEOUT > AUTH_TOKEN_MAX_AGE:
     raise ImproperlyConfigured(
         f"AUTH_TOKEN_IDLE_TIMEOUT ({AUTH_TOKEN_IDLE_TIMEOUT} s) must not exceed AUTH_TOKEN_MAX_AGE "
