@@ -87,11 +87,11 @@ def record_use(token: AuthToken, now: dt.datetime) -> bool:
         return False
     expires_at = token_expiry(token.created_at, now)
     # Only this token, only if no other request recorded a use meanwhile, never once revoked.
-    AuthToken.objects.filter(pk=token.pk, last_used_at=token.last_used_at, revoked_at__isnull=True).update(
+    written = AuthToken.objects.filter(pk=token.pk, last_used_at=token.last_used_at, revoked_at__isnull=True).update(
         last_used_at=now, expires_at=expires_at
     )
     token.last_used_at, token.expires_at = now, expires_at
-    return True
+    return bool(written)
 
 
 def use_recorded_every() -> dt.timedelta:
