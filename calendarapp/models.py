@@ -6,14 +6,18 @@ every read path goes through.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.core.files.storage import storages
 from django.core.validators import MaxLengthValidator
 from django.db import models
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from .rules import EventQuerySet, ExportJobQuerySet, FriendRequestQuerySet
 from .timezones import validate_timezone
@@ -184,23 +188,91 @@ class Rsvp(models.Model):
         indexes = [models.Index(fields=["event", "status"], name="rsvp_event_status")]
 
 
+@sensitive_variables("token")  # never in an error report's frames
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def token_expiry(issued_at: dt.datetime, used_at: dt.datetime) -> dt.datetime:
+    """When a token issued at `issued_at` and last used at `used_at` expires: AUTH_TOKEN_IDLE_TIMEOUT
+    after that use, and never later than AUTH_TOKEN_MAX_AGE after it was issued."""
+    idle = dt.timedelta(seconds=settings.AUTH_TOKEN_IDLE_TIMEOUT)
+    max_age = dt.timedelta(seconds=settings.AUTH_TOKEN_MAX_AGE)
+    return min(used_at + idle, issued_at + max_age)
+
+
+def new_token_expiry() -> dt.datetime:
+    """The expiry of a token issued now (the default of rows made without `AuthToken.issue`)."""
+    now = timezone.now()
+    return token_expiry(now, now)
+
+
+class AuthTokenQuerySet(models.QuerySet):
+    def live(self, now: dt.datetime) -> AuthTokenQuerySet:
+        """The tokens that still authenticate at `now` (their user aside): not revoked, not expired."""
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now)
+
+    def ended(self, now: dt.datetime) -> AuthTokenQuerySet:
+        """The tokens expired or revoked by `now`: a revoked token expires when it is revoked."""
+        return self.filter(expires_at__lte=now)
+
+    def revoke(self, now: dt.datetime | None = None) -> int:
+        """Revoke the live tokens among these, in one UPDATE; how many it revoked. Each also
+        expires then, so the sweep finds every ended token by `expires_at` alone."""
+        now = now or timezone.now()
+        return self.live(now).update(revoked_at=now, expires_at=now)
+
+
 class AuthToken(models.Model):
-    """A Bearer token. Only its SHA-256 is stored: a leaked table grants nothing."""
+    """A Bearer token (one per login: a device). Only its SHA-256 is stored: a leaked table
+    grants nothing. It ends AUTH_TOKEN_IDLE_TIMEOUT after its last recorded use, at most
+    AUTH_TOKEN_MAX_AGE after it was issued, or when revoked (`logout`, the admin); the sweep
+    then deletes it (calendarapp/tokens.py)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_tokens")
     key_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Recorded at most once a day (calendarapp.tokens.record_use), so that using a token
+    # costs no write on almost every request.
+    last_used_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(default=new_token_expiry, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The User-Agent of the login or signup that issued it: which device it is, for the admin.
+    user_agent = models.CharField(max_length=200, blank=True, editable=False)
+
+    objects = AuthTokenQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="auth_token_expires")]
+
+    def __str__(self) -> str:
+        return f"Token {self.pk} of {self.user_id}, issued {self.created_at:%Y-%m-%d %H:%M}"
 
     @classmethod
-    def issue(cls, user: User) -> str:
+    def issue(cls, user: User, user_agent: str = "") -> str:
         """Create a token for `user` and return it; it cannot be read back later."""
+        return cls.create_for(user, user_agent)[0]
+
+    @classmethod
+    @sensitive_variables("token")
+    def create_for(cls, user: User, user_agent: str = "") -> tuple[str, AuthToken]:
+        """A new token for `user` and its row (whose `expires_at` the client is told)."""
         token = secrets.token_urlsafe(32)
-        cls.objects.create(user=user, key_hash=hash_token(token))
-        return token
+        now = timezone.now()
+        row = cls.objects.create(
+            user=user,
+            key_hash=hash_token(token),
+            created_at=now,
+            last_used_at=now,
+            expires_at=token_expiry(now, now),
+            user_agent=printable(user_agent)[:200],
+        )
+        return token, row
+
+
+def printable(text: str) -> str:
+    """`text` without control characters (PostgreSQL refuses NUL; the admin shows the rest)."""
+    return "".join(character for character in text if character.isprintable())
 
 
 class ChangeCounter(models.Model):

@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .changes import next_change_seq
-from .models import AuthToken, DeletedEvent, EndedFriendship, Event, FriendRequest, Friendship, Rsvp, User
+from .models import DeletedEvent, EndedFriendship, Event, FriendRequest, Friendship, Rsvp, User
 from .rules import seen_by_friends
 from .usernames import TAKEN, validate_new_username
 
@@ -43,23 +43,24 @@ def _validate(instance, exclude: tuple[str, ...] = (), validate_unique: bool = F
     instance.full_clean(exclude=exclude, validate_unique=validate_unique, validate_constraints=False)
 
 
-def signup(username: str, password: str, display_name: str, timezone_name: str) -> tuple[User, str]:
+def signup(username: str, password: str, display_name: str, timezone_name: str) -> User:
+    """A new user (the caller issues their first token)."""
     validate_new_username(username)
     user = User(username=username, display_name=display_name, timezone=timezone_name)
     try:
         validate_password(password, user)
     except ValidationError as error:
         raise ValidationError({"password": error.messages}) from None
-    user.set_password(password)
     # User.clean checks that no one has the name in any case or form, which covers Django's
     # own exact check (validate_unique) in the same one query.
     _validate(user, exclude=("password",))
+    user.set_password(password)  # last: a signup refused for its other fields costs no hashing
     try:
         with transaction.atomic():
             user.save()
     except IntegrityError:  # a concurrent signup took the name between the check and the insert
         raise ValidationError({"username": TAKEN}) from None
-    return user, AuthToken.issue(user)
+    return user
 
 
 def visible_event(viewer: User, event_id: int, for_update: bool = False) -> Event:

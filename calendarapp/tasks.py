@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import exports
+from . import exports, tokens
 
 
 @shared_task(
@@ -25,3 +25,9 @@ def export_events(self, job_id: int) -> None:
 def sweep_exports() -> None:
     """Send again the exports whose task was lost (calendarapp.exports.sweep)."""
     exports.sweep()
+
+
+@shared_task(name="calendarapp.sweep_auth_tokens", ignore_result=True)
+def sweep_auth_tokens() -> None:
+    """Delete the expired and revoked Bearer tokens (calendarapp.tokens.sweep)."""
+    tokens.sweep()

@@ -6,12 +6,13 @@ from functools import cached_property
 
 from django.http import HttpRequest
 
-from calendarapp.models import User
+from calendarapp.models import AuthToken, User
 from config import deadline as request_deadline
 from config.deadline import Deadline
 from loaders.base import LoaderRegistry
 from throttling.clients import client_address
 
+from .auth import ANONYMOUS, Credentials
 from .errors import Unauthenticated
 
 
@@ -22,13 +23,20 @@ class RequestContext:
     def __init__(
         self,
         request: HttpRequest | None,
-        viewer: User | None,
+        credentials: Credentials = ANONYMOUS,
         loaders: LoaderRegistry | None = None,
         optimized: bool = True,
         deadline: Deadline | None = None,
     ) -> None:
         self.request = request
-        self.viewer = viewer
+        self.credentials = credentials
+        self.viewer: User | None = credentials.viewer
+        # The token this operation acts with: the request's, or the one `login` issued in it.
+        self.token: AuthToken | None = credentials.token
+        self.by_session = credentials.by_session
+        # Set by `logout` when it ended the request's own token or session: the operations
+        # after this one in the same batch are then anonymous (schema/view.py).
+        self.ended_request_credentials = False
         # The request's time limit (config/deadline.py), checked by the executor; None: none.
         self.deadline = deadline or request_deadline.current()
         # False only in the benchmarks' naive baseline: no batching, no optimizer.
@@ -45,9 +53,16 @@ class RequestContext:
         """Who the budgets count against: the viewer, else (anonymous) the client's address."""
         return f"user:{self.viewer.pk}" if self.viewer else f"address:{self.client_address}"
 
-    def log_in(self, user: User) -> None:
-        """The rest of this operation (only) acts as `user`, with loaders of its own."""
-        self.viewer = user
+    def log_in(self, user: User, token: AuthToken) -> None:
+        """The rest of this operation (only) acts as `user` with `token`, with loaders of its own."""
+        self.viewer, self.token, self.by_session = user, token, False
+        self.loaders = LoaderRegistry(self, batching=self.optimized)
+
+    def log_out(self, ended_request_credentials: bool) -> None:
+        """The rest of this operation acts as no one; so does the rest of the batch if this
+        ended the token or session the request came with (`ended_request_credentials`)."""
+        self.ended_request_credentials = self.ended_request_credentials or ended_request_credentials
+        self.viewer, self.token, self.by_session = None, None, False
         self.loaders = LoaderRegistry(self, batching=self.optimized)
 
 

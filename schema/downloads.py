@@ -2,7 +2,8 @@
 
 The viewer is found as for /graphql (a Bearer token, else the browser session). Anyone
 else, an anonymous request, an unknown or malformed ID and an export not DONE all get
-the same 404: whether someone else's export exists is not for them to learn.
+the same 404: whether someone else's export exists is not for them to learn. A token that
+does not authenticate is also told so (`WWW-Authenticate`, as on /graphql).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 from calendarapp import exports
-from calendarapp.models import ExportJob
+from calendarapp.models import ExportJob, User
 
-from .auth import viewer_for_request
+from .auth import authenticate, challenge
 from .errors import NOT_FOUND, error_body
 from .ids import parse_global_id
 from .view import json_response
@@ -21,9 +22,10 @@ from .view import json_response
 
 @require_safe
 def download_export(request: HttpRequest, job_id: str) -> HttpResponse:
-    job = finished_export(request, job_id)
+    credentials = authenticate(request)  # a GET: no CSRF check to fail
+    job = finished_export(credentials.viewer, job_id)
     if job is None:
-        return json_response(error_body("Not found.", NOT_FOUND), status=404)
+        return challenge(json_response(error_body("Not found.", NOT_FOUND), status=404), credentials.refusal)
     response = FileResponse(
         job.file.open("rb"),
         as_attachment=True,
@@ -34,9 +36,8 @@ def download_export(request: HttpRequest, job_id: str) -> HttpResponse:
     return response
 
 
-def finished_export(request: HttpRequest, job_id: str) -> ExportJob | None:
+def finished_export(viewer: User | None, job_id: str) -> ExportJob | None:
     """The viewer's DONE export with this global ID, or None."""
-    viewer = viewer_for_request(request)  # a GET: no CSRF check to fail
     parsed = parse_global_id(job_id)
     if viewer is None or parsed is None or parsed[0] != "ExportJob":
         return None

@@ -9,6 +9,7 @@ from .queries import Query
 class Mutation(graphene.ObjectType):
     signup = mutations.Signup.Field()
     login = mutations.Login.Field()
+    logout = mutations.Logout.Field()
     create_event = mutations.CreateEvent.Field()
     update_event = mutations.UpdateEvent.Field()
     delete_event = mutations.DeleteEvent.Field()

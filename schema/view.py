@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 
 from config.deadline import Deadline, DeadlineExceeded
 
-from .auth import CsrfRejected, viewer_for_request
+from .auth import ANONYMOUS, Credentials, CsrfRejected, authenticate, challenge, malformed_header
 from .context import RequestContext
 from .errors import (
     BAD_REQUEST,
@@ -57,7 +57,7 @@ def wants_graphiql(request: HttpRequest) -> bool:
     return not asks_graphql and "text/html" in request.headers.get("Accept", "")
 
 
-@method_decorator(csrf_exempt, name="dispatch")  # checked in viewer_for_request for session users
+@method_decorator(csrf_exempt, name="dispatch")  # checked in schema.auth.authenticate for session users
 class GraphQLView(View):
     http_method_names = ["get", "post"]
     # Only the benchmarks' naive baseline sets this False: GraphQLView.as_view(optimized=False).
@@ -82,9 +82,11 @@ class GraphQLView(View):
         try:
             with recording_sql() as sql:
                 operations, is_batch = read_operations()
-                viewer = viewer_for_request(request)
+                credentials = authenticate(request)
         except RequestError as error:
-            return json_response(with_debug(error_body(error.message, error.code), sql), status=error.status)
+            # Refused before the token is looked up (no SQL): only a malformed header is known.
+            response = json_response(with_debug(error_body(error.message, error.code), sql), status=error.status)
+            return challenge(response, malformed_header(request))
         except CsrfRejected as rejection:
             body = error_body(f"CSRF check failed: {rejection}", FORBIDDEN)
             return json_response(with_debug(body, sql), status=403)
@@ -94,25 +96,39 @@ class GraphQLView(View):
                 raise
             logger.warning("Database failure before the operations ran: %s", error)
             return json_response(error_body(message, INTERNAL_SERVER_ERROR), status=503)
-        shared = RequestContext(request, viewer, optimized=self.optimized)
+        results = self.run_all(request, operations, credentials, via_get)
+        request.graphql_operation_names = [result.operation_name for result in results]
+        if is_batch:
+            # 503 when the deadline left no operation run at all, as for a single operation.
+            none_ran = all(result.status == DEADLINE_STATUS for result in results)
+            response = json_response([result.body for result in results], status=DEADLINE_STATUS if none_ran else 200)
+        else:
+            response = json_response(results[0].body, status=results[0].status)
+            if results[0].retry_after is not None:
+                response["Retry-After"] = str(results[0].retry_after)
+        return challenge(response, credentials.refusal)
+
+    def run_all(
+        self, request: HttpRequest, operations: list[Any], credentials: Credentials, via_get: bool
+    ) -> list[OperationResult]:
+        """Run the operations in order, sharing their loaders, each only while the request's
+        deadline lasts; after an operation that logged out the request's own token or session,
+        the rest run anonymously, with loaders of their own."""
+        shared = RequestContext(request, credentials, optimized=self.optimized)
         deadline = shared.deadline
         results = []
         for operation in operations:
             if deadline is not None and deadline.expired():
                 results.append(cut_by_deadline(operation, deadline))
-            else:
-                context = RequestContext(request, viewer, shared.loaders, self.optimized, deadline)
-                results.append(self.run(operation, context, via_get))
+                continue
+            context = RequestContext(request, credentials, shared.loaders, self.optimized, deadline)
+            results.append(self.run(operation, context, via_get))
+            if context.ended_request_credentials and credentials is not ANONYMOUS:
+                shared.loaders.clear()
+                credentials = ANONYMOUS
+                shared = RequestContext(request, credentials, optimized=self.optimized, deadline=deadline)
         shared.loaders.clear()  # frees the request's rows now rather than at the next GC
-        request.graphql_operation_names = [result.operation_name for result in results]
-        if is_batch:
-            # 503 when the deadline left no operation run at all, as for a single operation.
-            none_ran = all(result.status == DEADLINE_STATUS for result in results)
-            return json_response([result.body for result in results], status=DEADLINE_STATUS if none_ran else 200)
-        response = json_response(results[0].body, status=results[0].status)
-        if results[0].retry_after is not None:
-            response["Retry-After"] = str(results[0].retry_after)
-        return response
+        return results
 
     def run(self, operation: Any, context: RequestContext, via_get: bool) -> OperationResult:
         try:

@@ -58,6 +58,8 @@ class Model:
     rsvps: dict[tuple[int, int], str]  # (event, user) -> GOING | MAYBE | DECLINED
     requests: dict[int, Request]
     exports: dict[int, int] = field(default_factory=dict)  # export job -> its owner
+    tokens: dict[str, int] = field(default_factory=dict)  # every token issued -> its user
+    revoked: set[str] = field(default_factory=set)
 
     # --- relationships ---------------------------------------------------------------------
 
@@ -77,6 +79,21 @@ class Model:
         if self.are_friends(viewer, happening.owner):
             return happening.visibility in (PUBLIC, FRIENDS)
         return happening.visibility == PUBLIC
+
+    # --- tokens -----------------------------------------------------------------------------
+
+    def acts_as(self, token: str) -> int | None:
+        """Whom a request with `token` acts as: its user, until it is revoked; else no one."""
+        user = self.tokens.get(token)
+        return None if token in self.revoked or user not in self.people else user
+
+    def logout(self, token: str, all_devices: bool) -> int:
+        """`logout`: revoke the token it is sent with, or every token of its user; how many it revoked."""
+        user = self.acts_as(token)
+        live = {other for other, owner in self.tokens.items() if owner == user and other not in self.revoked}
+        ending = live if all_devices else {token} & live
+        self.revoked |= ending
+        return len(ending)
 
     # --- time ------------------------------------------------------------------------------
 

@@ -306,7 +306,7 @@ def test_asking_again_while_pending_is_still_idempotent(gql, world, alice, bob):
 # --- the migration ------------------------------------------------------------------------------------
 
 
-BEFORE = ("calendarapp", "0003_export_task_id")
+BEFORE = ("calendarapp", "0004_auth_token_lifetime")
 AFTER = ("calendarapp", "0005_account_rules")
 
 

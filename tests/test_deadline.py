@@ -20,6 +20,7 @@ from calendarapp import exports
 from calendarapp.models import Event, ExportJob
 from config import deadline as request_deadline
 from config.deadline import RECEIVED_AT, Deadline, DeadlineExceeded
+from schema.auth import Credentials
 from schema.context import RequestContext
 from schema.execution import run_operation
 from tests.conftest import utc
@@ -145,7 +146,7 @@ class TestExecutor:
                 clock.now += 3600
             return execute(sql, params, many, context)
 
-        context = RequestContext(None, viewer, deadline=deadline)
+        context = RequestContext(None, Credentials(viewer), deadline=deadline)
         with connection.execute_wrapper(passing_time):
             return run_operation(FRIENDS_AND_COUNTS, {"date": "2026-11-23"}, None, context).body
 
@@ -192,7 +193,9 @@ class TestExecutor:
         event = {"startsAt": "2026-11-23T09:00:00+00:00", "endsAt": "2026-11-23T10:00:00+00:00"}
         variables = {"a": {**event, "title": "First"}, "b": {**event, "title": "Second"}}
         with connection.execute_wrapper(passing_time):
-            body = run_operation(TWO_EVENTS, variables, None, RequestContext(None, viewer, deadline=deadline)).body
+            body = run_operation(
+                TWO_EVENTS, variables, None, RequestContext(None, Credentials(viewer), deadline=deadline)
+            ).body
         assert body["data"] == {"first": {"event": {"title": "First"}}, "second": None}
         [error] = body["errors"]
         assert error["path"] == ["second"] and error["message"] == deadline_message(10)

@@ -66,7 +66,7 @@ from schemathesis.generation.feedback import NO_FEEDBACK
 from schemathesis.graphql import nodes
 
 from calendarapp.changes import Position
-from calendarapp.models import ExportJob, FriendRequest, Rsvp
+from calendarapp.models import AuthToken, ExportJob, FriendRequest, Rsvp, User, hash_token
 from loaders.pagination import offset_to_cursor
 from schema.execution import GRAPHQL_SCHEMA
 from schema.ids import global_id
@@ -429,6 +429,25 @@ def test_the_web_process_answers_every_operation_with_the_apis_codes(world, tall
     assert "Traceback" not in log and '"status":500' not in log.replace(" ", ""), log[-3000:]
 
 
+def token_for(viewer: str, field_name: str) -> str | None:
+    """The viewer's token (None: anonymous). `logout` revokes the token it is sent with: it gets
+    a token of its own each time, so that it always has one to revoke and the standing ones live."""
+    if viewer not in current.tokens:
+        return None
+    if field_name == "logout":
+        return AuthToken.issue(User.objects.get(username=viewer))
+    return current.tokens[viewer]
+
+
+def reissue_revoked_tokens() -> None:
+    """`logout(allDevices: true)` revokes the standing tokens too: against a live server, whose
+    writes are kept, the next operations get new ones."""
+    for name, token in current.tokens.items():
+        if AuthToken.objects.filter(key_hash=hash_token(token), revoked_at__isnull=True).exists():
+            continue
+        current.tokens[name] = AuthToken.issue(User.objects.get(username=name))
+
+
 def fuzz_operation(api, label: str, tally: Tally, examples: int, isolated: bool) -> None:
     """Send `examples` cases of one operation and check each answer (see the module's
     docstring). `isolated`: each example in a savepoint rolled back afterwards (the server is
@@ -444,7 +463,8 @@ def fuzz_operation(api, label: str, tally: Tally, examples: int, isolated: bool)
     def fuzz(case, viewer, data):
         if case.meta.generation.mode is GenerationMode.POSITIVE:
             case.body = with_meaningful_values(case.body, field_name, data.draw)
-        headers = {"Authorization": f"Bearer {current.tokens[viewer]}"} if viewer in current.tokens else {}
+        token = token_for(viewer, field_name)  # committed first: a live server must see it
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         with transaction.atomic():
             before = database_state() if root == "Mutation" else None
             response = case.call(headers=headers)
@@ -460,6 +480,8 @@ def fuzz_operation(api, label: str, tally: Tally, examples: int, isolated: bool)
             elif before is not None:  # the snapshot sees writes: a mutation that succeeded made some
                 assert database_state() != before, f"{field_name} succeeded but wrote nothing: {body}"
             transaction.set_rollback(isolated)
+        if field_name == "logout" and not isolated:
+            reissue_revoked_tokens()
 
     # In rounds of at most ROUND examples, each its own hypothesis run with its own seed:
     # hypothesis' engine grows by megabytes per example after a few hundred of them.

@@ -16,10 +16,12 @@ import asyncio
 import contextlib
 import http.client
 import json
+import os
 import threading
 import time
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
@@ -663,7 +665,16 @@ def test_a_duplicate_query_parameter_in_a_get_cannot_smuggle_a_mutation(gql, tok
 
 # --- the web process keeps serving others meanwhile ----------------------------------------------
 
-HOSTILE_DATABASE_URL = "postgres://root@127.0.0.1:5432/calendar_bench_hostile"
+
+def hostile_database_url() -> str:
+    """A bench database of this test's own, named after the one the run tests on
+    (`<name>_bench_hostile`): runs of different branches on one PostgreSQL server never share
+    its schema (a branch's migration would break another's seeding)."""
+    tested = urlsplit(os.environ.get("DATABASE_URL") or "postgres://root@127.0.0.1:5432/calendar")
+    return urlunsplit(tested._replace(path=f"{tested.path.rstrip('/')}_bench_hostile"))
+
+
+HOSTILE_DATABASE_URL = hostile_database_url()
 HOSTILE_SECONDS = 5
 REQUEST_TIMEOUT = 10
 

@@ -11,7 +11,8 @@ of every user and `viewer { events }`, `friendsEvents`, `node` for every ID in t
 CSV export with its job and download. A batch answers as the same operations sent one by
 one; a token acts as its own user only, and a deleted user's as no one. A mutation given
 an ID of the wrong type, or an object the viewer may not see or change, is refused with
-the code API.md names, and changes nothing.
+the code API.md names, and changes nothing. After `logout` a token acts as no one on any
+path, alone or in a batch, nor do the operations after the logout in its own batch.
 
 Everything goes through the real HTTP endpoint. Each example builds its world (bulk
 inserts, but events through the service the mutations use) in a savepoint rolled back at
@@ -223,6 +224,7 @@ def build(plan: Plan) -> Built:
             request.pk: Request(user_pks[r.sender], user_pks[r.recipient], r.status)
             for request, r in zip(requests, plan.requests, strict=True)
         },
+        tokens={token: pk for pk, token in tokens.items()},
     )
     return Built(model, user_pks, event_pks, [request.pk for request in requests], tokens)
 
@@ -785,5 +787,103 @@ def test_mutations_refuse_ids_of_the_wrong_type_and_objects_not_the_viewers(gql)
                 assert {"data": body.get("data"), "errors": errors} == wanted
                 # Refused, nothing changed; done, exactly what the model did, as the actor.
                 assert stored_state() == modelled_state(model)
+
+    check()
+
+
+# --- the logout property ------------------------------------------------------------------------
+
+LOGOUT = "mutation($all: Boolean) { logout(input: {allDevices: $all}) { revokedTokens } }"
+PLACEMENTS = ("alone", "first in a batch", "within a batch")
+
+
+def assert_anonymous(operation: dict, body: dict) -> None:
+    """The answer of a request that acts as no one: nothing but nulls, and every field but
+    `viewer` refused UNAUTHENTICATED."""
+    data = body.get("data")
+    assert data is None or all(value is None for value in data.values()), body
+    assert set(codes(body)) == (set() if operation["query"] == WHO else {"UNAUTHENTICATED"}), body
+
+
+def expected_nodes(model: Model, viewer: int, node_ids: list[str], first: int) -> dict:
+    nodes = {}
+    for i, node_id in enumerate(node_ids):
+        type_name, pk = from_global_id(node_id)
+        nodes[f"n{i}"] = expected_node(model, viewer, type_name, int(pk), first)
+    return {"data": nodes, "errors": []}
+
+
+def paths_of(built: Built, viewer: int, target: int, date: dt.date, first: int) -> list[tuple[dict, dict | None]]:
+    """Operations on every kind of path, each with what the viewer sees (None: not compared)."""
+    model = built.model
+    node_ids = [to_global_id("Event", str(pk)) for pk in built.event_pks]
+    node_ids = (node_ids + [to_global_id("User", str(pk)) for pk in built.user_pks])[:NODES_PER_OPERATION]
+    return [
+        (people_operation(model, target, date, first), expected_people(model, viewer, target, date, first)),
+        (friends_operation(model, first), expected_friends(model, viewer, first)),
+        (nodes_operation(node_ids, first), expected_nodes(model, viewer, node_ids, first)),
+        (op(WHO), {"data": {"viewer": {"username": model.people[viewer].username}}, "errors": []}),
+        (op(FEED, date=str(date)), None),
+        (op(SYNC, since=None, first=first), None),
+        (op(EXPORT_JOB, id=to_global_id("ExportJob", str(MISSING_PK))), {"data": {"exportJob": None}, "errors": []}),
+    ]
+
+
+def test_a_token_logged_out_never_authenticates_again_on_any_path(gql, django_capture_on_commit_callbacks):
+    """After `logout` (alone, first in a batch or within one; this device or all of them), the
+    token acts as no one on every path, alone and in a batch, mutations and the download
+    included. The operations after the logout in its own batch act as no one too: a batch's
+    operations run in order, each with the request's token as it then is. The viewer's other
+    device keeps working unless all devices were logged out, and everyone else's token does."""
+
+    @property_settings(MUTATION_EXAMPLES)
+    @given(plan=plans(), data=st.data())
+    def check(plan: Plan, data: st.DataObject) -> None:
+        with rolled_back():
+            built = build(plan)
+            model = built.model
+            viewer = data.draw(st.sampled_from(built.user_pks), label="viewer")
+            token, other_device = built.tokens[viewer], f"permission-property-other-device-{viewer}"
+            AuthToken.objects.create(user_id=viewer, key_hash=hash_token(other_device))
+            model.tokens[other_device] = viewer
+            all_devices = data.draw(st.booleans(), label="all devices")
+            placement = data.draw(st.sampled_from(PLACEMENTS), label="placement")
+            date = FIRST_DAY + dt.timedelta(days=data.draw(st.integers(-1, DAYS), label="day"))
+            target = data.draw(st.sampled_from(built.user_pks), label="target")
+            paths = paths_of(built, viewer, target, date, data.draw(st.sampled_from(PAGE_SIZES), label="first"))
+            logout = op(LOGOUT, all=all_devices)
+
+            # The logout, the operations before it in its batch (as the viewer) and after it (as no one).
+            split = data.draw(st.integers(1, len(paths) - 1), label="split") if placement == "within a batch" else 0
+            before, after = paths[:split], paths[split:] if placement != "alone" else []
+            sent = [operation for operation, _ in before] + [logout] + [operation for operation, _ in after]
+            answers = post(gql, sent, token) if placement != "alone" else [post(gql, logout, token)]
+            for (_, wanted), body in zip(before, answers, strict=False):
+                assert wanted is None or outcome(body) == wanted
+            assert answers[len(before)] == {"data": {"logout": {"revokedTokens": model.logout(token, all_devices)}}}
+            for (operation, _), body in zip(after, answers[len(before) + 1 :], strict=True):
+                assert_anonymous(operation, body)
+
+            # From then on the token acts as no one, alone and in a batch, on every path.
+            assert model.acts_as(token) is None
+            export = op(REQUEST_EXPORT, **{"from": str(FIRST_DAY), "to": str(FIRST_DAY)})
+            everything = [operation for operation, _ in paths] + [export, logout]
+            with django_capture_on_commit_callbacks(execute=True):
+                batch = post(gql, everything, token)
+                alone = [post(gql, operation, token) for operation in everything]
+            for operation, in_batch, by_itself in zip(everything, batch, alone, strict=True):
+                assert_anonymous(operation, in_batch)
+                assert_anonymous(operation, by_itself)
+            assert not ExportJob.objects.exists()
+            download = gql.http.get(download_url(to_global_id("ExportJob", "1")), HTTP_AUTHORIZATION=f"Bearer {token}")
+            assert download.status_code == 404
+            assert download.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
+
+            # The viewer's other device (unless all devices were logged out), and everyone else.
+            assert (model.acts_as(other_device) is None) == all_devices
+            for other in model.tokens.keys() - {token}:
+                acting = model.acts_as(other)
+                expected = {"viewer": acting and {"username": model.people[acting].username}}
+                assert post(gql, op(WHO), other) == {"data": expected}
 
     check()

@@ -200,7 +200,7 @@ class TestJsonRefusals:
         def broken(*_args, **_kwargs):
             raise RuntimeError("secret detail")
 
-        monkeypatch.setattr(schema.downloads, "viewer_for_request", broken)
+        monkeypatch.setattr(schema.downloads, "authenticate", broken)
         client = Client(raise_request_exception=False)
         response = client.get("/exports/RXhwb3J0Sm9iOjE=/download")
         assert response.status_code == 500

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.utils import timezone
 
 from calendarapp.models import AuthToken, Event, ExportJob, FriendRequest, User
 from schema.ids import global_id
@@ -141,3 +142,33 @@ def run_in_fresh_world(operation: str, friends: int) -> list[str]:
 def test_home_screen_fits_its_query_budget():
     statements = run("home_screen", friends=60)
     assert len(statements) <= MAX_HOME_SCREEN_QUERIES, "\n".join(statements)
+
+
+@pytest.mark.django_db
+def test_using_a_token_writes_at_most_once_a_day_and_never_past_its_maximum_age():
+    """The token lookup runs on every request: a token whose use was recorded within the day
+    costs nothing more than the snapshot; one last used two days ago costs exactly one UPDATE,
+    which pushes its expiry back an idle timeout, but never past a year from its issue."""
+    power, token = seed(3)
+    tokens = AuthToken.objects.filter(user=power)
+    home_screen = (OPERATIONS_DIR / "home_screen.graphql").read_text()
+    snapshot = query_snapshots.read_statements(query_snapshots.snapshot_path("home_screen"))
+
+    def statements() -> list[str]:
+        answer = GraphQLClient()(home_screen, {"date": DAY}, token=token)
+        answer.ok()
+        return [query_snapshots.normalize(query["sql"]) for query in answer.queries]
+
+    now = timezone.now()
+    tokens.update(last_used_at=now - dt.timedelta(hours=23))
+    assert statements() == snapshot
+
+    issued_at = now - dt.timedelta(days=364)
+    tokens.update(created_at=issued_at, last_used_at=now - dt.timedelta(days=2), expires_at=now + dt.timedelta(days=28))
+    lookup, update, *rest = statements()
+    assert [lookup, *rest] == snapshot
+    assert update.startswith('UPDATE "calendarapp_authtoken" SET "last_used_at" = '), update
+    assert tokens.get().expires_at == issued_at + dt.timedelta(days=365)  # not now + 30 days
+    assert tokens.get().last_used_at >= now
+
+    assert statements() == snapshot  # recorded: the next request writes nothing

@@ -58,9 +58,8 @@ def duplicate_report(groups: list[list[tuple[int, str]]]) -> str:
 
 
 class Migration(migrations.Migration):
-    # The lead sets this to the 0004 of its merge; 0005 needs only 0003's tables.
     dependencies = [
-        ("calendarapp", "0003_export_task_id"),
+        ("calendarapp", "0004_auth_token_lifetime"),
     ]
 
     operations = [

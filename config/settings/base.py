@@ -233,11 +233,24 @@ if EXPORT_MAX_DAYS < 1:
 
 # Seconds after a friend request is declined before its sender may send it again
 # (RATE_LIMITED until then); 0 allows it at once.
-FRIEND_REQUEST_COOLDOWN = int(os.environ.get("FRIEND_REQUEST_COOLDOWN", str(7 * 24 * 3600)))
-if FRIEND_REQUEST_COOLDOWN < 0:
+FRIEND_REQUEST_COOLDOWN = env_number("FRIEND_REQUEST_COOLDOWN", 7 * 24 * 3600)
+
+# Bearer tokens (calendarapp/tokens.py): a token expires AUTH_TOKEN_IDLE_TIMEOUT seconds after
+# its last recorded use (recorded at most once a day), and AUTH_TOKEN_MAX_AGE seconds after it
+# was issued whatever its use. The sweep deletes expired and revoked tokens every
+# AUTH_TOKEN_SWEEP_INTERVAL seconds.
+AUTH_TOKEN_IDLE_TIMEOUT = env_number("AUTH_TOKEN_IDLE_TIMEOUT", 30 * 24 * 3600, minimum=1)
+AUTH_TOKEN_MAX_AGE = env_number("AUTH_TOKEN_MAX_AGE", 365 * 24 * 3600, minimum=1)
+if AUTH_TOKEN_IDLE_TIMEOUT > AUTH_TOKEN_MAX_AGE:
     raise ImproperlyConfigured(
-        f"FRIEND_REQUEST_COOLDOWN must be a number of seconds, 0 or more, not {FRIEND_REQUEST_COOLDOWN}."
+        f"AUTH_TOKEN_IDLE_TIMEOUT ({AUTH_TOKEN_IDLE_TIMEOUT} s) must not exceed AUTH_TOKEN_MAX_AGE "
+        f"({AUTH_TOKEN_MAX_AGE} s): a token never outlives its maximum age."
     )
+AUTH_TOKEN_SWEEP_INTERVAL = env_number("AUTH_TOKEN_SWEEP_INTERVAL", 60 * 60, minimum=1)
+CELERY_BEAT_SCHEDULE["sweep-auth-tokens"] = {
+    "task": "calendarapp.sweep_auth_tokens",
+    "schedule": float(AUTH_TOKEN_SWEEP_INTERVAL),
+}
 
 GRAPHENE = {"SCHEMA": "schema.schema.schema"}
 

@@ -1,4 +1,4 @@
-from .auth import Login, Signup
+from .auth import Login, Logout, Signup
 from .events import CreateEvent, DeleteEvent, Rsvp, UpdateEvent
 from .exports import RequestEventsExport
 from .friends import RemoveFriend, RespondToFriendRequest, SendFriendRequest
@@ -7,6 +7,7 @@ __all__ = [
     "CreateEvent",
     "DeleteEvent",
     "Login",
+    "Logout",
     "RemoveFriend",
     "RequestEventsExport",
     "RespondToFriendRequest",
