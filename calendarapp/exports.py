@@ -30,7 +30,8 @@ from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from graphql_relay import to_global_id
+
+from schema.ids import global_id
 
 from . import tasks
 from .models import Event, ExportJob, Rsvp, User
@@ -297,7 +298,7 @@ def _attendee_count() -> Coalesce:
 def csv_cells(row: tuple, zone: ZoneInfo) -> list[Any]:
     event_id, title, description, location, starts_at, ends_at, all_day, visibility, attendee_count = row
     return [
-        to_global_id("Event", str(event_id)),
+        global_id("Event", event_id),
         safe_text(title),
         safe_text(description),
         safe_text(location),

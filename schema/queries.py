@@ -18,6 +18,7 @@ from .pagination import connection_field, page_request
 from .scalars import Date
 from .types import EventConnection, ExportJobType, FriendRequestConnection, UserType
 from .types.change_set import changes_field, sync_request
+from .types.node import Node
 from .windows import event_window
 
 # The loader that fetches a node of each type, through the type's visibility rule.
@@ -31,7 +32,7 @@ NODE_LOADERS = {
 
 class Query(graphene.ObjectType):
     viewer = graphene.Field(UserType, description="The logged-in user; null when not logged in.")
-    node = graphene.Field(graphene.relay.Node, id=graphene.ID(required=True))
+    node = graphene.Field(Node, id=graphene.ID(required=True))
     user = graphene.Field(UserType, username=graphene.String(required=True))
     friends_events = connection_field(
         EventConnection,

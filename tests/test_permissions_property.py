@@ -31,7 +31,6 @@ from typing import Any
 
 import pytest
 from django.db import transaction
-from graphql_relay import from_global_id, to_global_id
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from calendarapp import services
@@ -48,7 +47,8 @@ from calendarapp.models import (
     hash_token,
 )
 from config.celery import app as celery_app
-from tests.conftest import GraphQLClient
+from schema.ids import TYPE_CODES, global_id, parse_global_id
+from tests.conftest import GraphQLClient, legacy_id, sealed_id
 from tests.permission_model import (
     ACCEPTED,
     BAD_USER_INPUT,
@@ -273,8 +273,16 @@ def outcome(body: dict) -> dict:
     }
 
 
-def pk_of(global_id: str) -> int:
-    return int(from_global_id(global_id)[1])
+def pk_of(node_id: str) -> int:
+    return parse_global_id(node_id)[1]
+
+
+def id_of(type_name: str, pk: int) -> str:
+    """The ID of a Node type's object; for a type the API does not have ("Calendar"), a
+    string the server could have sealed, with a type code no Node type has."""
+    if type_name in TYPE_CODES:
+        return global_id(type_name, pk)
+    return sealed_id(bytes([1, UNKNOWN_TYPE_CODE]) + pk.to_bytes(8, "big") + bytes(6))
 
 
 def op(query: str, **variables: Any) -> dict:
@@ -310,7 +318,7 @@ def people_operation(model: Model, target: int, date: dt.date, first: int) -> di
       target: user(username: $target) {{ ...Facts }}
       {fields}
     }} {FACTS_FRAGMENT} {EVENTS_FRAGMENT} {USERS_FRAGMENT}"""
-    ids = {f"u{i}": to_global_id("User", str(pk)) for i, pk in enumerate(users)}
+    ids = {f"u{i}": global_id("User", pk) for i, pk in enumerate(users)}
     return op(query, date=str(date), first=first, target=model.people[target].username, **ids)
 
 
@@ -323,7 +331,7 @@ def friends_operation(model: Model, first: int) -> dict:
         for i in range(len(users))
     )
     query = f"query Friends($first: Int!, {declared}) {{ {fields} }} {USERS_FRAGMENT}"
-    return op(query, first=first, **{f"f{i}": to_global_id("User", str(pk)) for i, pk in enumerate(users)})
+    return op(query, first=first, **{f"f{i}": global_id("User", pk) for i, pk in enumerate(users)})
 
 
 SYNC = """query Sync($since: String, $first: Int) {
@@ -364,7 +372,7 @@ def events_page(events: list[int], first: int) -> dict:
     return {
         "totalCount": len(events),
         "pageInfo": {"hasNextPage": len(events) > first},
-        "edges": [{"node": {"id": to_global_id("Event", str(pk))}} for pk in events[:first]],
+        "edges": [{"node": {"id": global_id("Event", pk)}} for pk in events[:first]],
     }
 
 
@@ -407,7 +415,7 @@ def expected_friends(model: Model, viewer: int, first: int) -> dict:
 
 def expected_node(model: Model, viewer: int, type_name: str | None, pk: int | None, first: int) -> dict | None:
     """`node(id:)` of a well-formed ID of `type_name` (None: malformed): null unless the viewer may see it."""
-    node_id = to_global_id(type_name, str(pk)) if type_name else None
+    node_id = id_of(type_name, pk) if type_name else None
     if type_name == "Event" and model.may_see(viewer, pk):
         event = model.events[pk]
         return {
@@ -434,12 +442,17 @@ def expected_node(model: Model, viewer: int, type_name: str | None, pk: int | No
     return None
 
 
-# IDs that are not ours: garbage, base64 of no type, of a type that does not exist, of
-# a negative, fractional, or 20-digit key, and one with a second colon.
+# IDs that are not ours: garbage, a string of an ID's shape the server did not seal, and
+# IDs in the format of graphql-relay the server once used (base64 of "Type:pk"): real
+# objects', of no type, of a type that does not exist, of a negative, fractional, or
+# 20-digit key, and one with a second colon.
 MALFORMED_IDS = (
     "",
     "garbage",
     "💥",
+    "A" * 22,
+    legacy_id("Event", 1),
+    legacy_id("User", 1),
     base64.b64encode(b"Event:").decode(),
     base64.b64encode(b":1").decode(),
     base64.b64encode(b"Calendar:1").decode(),
@@ -449,6 +462,7 @@ MALFORMED_IDS = (
     base64.b64encode(b"Event:1:2").decode(),
 )
 TYPE_NAMES = ("Event", "User", "FriendRequest", "ExportJob", "Calendar")
+UNKNOWN_TYPE_CODE = 99
 OBJECT_KINDS = ("event", "user", "request", "missing")
 MISSING_PK = 10**9  # no row of any table has it
 
@@ -530,7 +544,7 @@ def test_every_path_to_an_event_answers_what_the_rules_allow(
             for type_name, kind, index in data.draw(st.lists(dressed), label="dressed IDs"):
                 pks = pks_of(built, kind)
                 typed_ids.append((type_name, pks[index % len(pks)]))
-            node_ids = [to_global_id(type_name, str(pk)) for type_name, pk in typed_ids]
+            node_ids = [id_of(type_name, pk) for type_name, pk in typed_ids]
             expected_nodes = [expected_node(model, viewer, type_name, pk, first) for type_name, pk in typed_ids]
             malformed = data.draw(st.lists(st.sampled_from(MALFORMED_IDS), max_size=3), label="malformed IDs")
             node_ids += malformed
@@ -566,7 +580,7 @@ def test_every_path_to_an_event_answers_what_the_rules_allow(
             assert response.status_code == 200
             content = b"".join(response.streaming_content).decode()  # the test client closes it at the end
             rows = list(csv.DictReader(io.StringIO(content, newline="")))
-            assert [row["id"] for row in rows] == [to_global_id("Event", str(pk)) for pk in exported]
+            assert [row["id"] for row in rows] == [global_id("Event", pk) for pk in exported]
             other = data.draw(st.sampled_from([user for user in users if user != viewer]), label="another user")
             answer = post(gql, op(SOMEONE_ELSES_JOB, id=job_id), tokens[other])
             assert answer == {
@@ -641,7 +655,7 @@ class Attempt:
         own_type = {"event": "Event", "user": "User", "request": "FriendRequest"}.get(kind, expected_type)
         type_name = self.type_name or own_type
         pk = pks[self.index % len(pks)]
-        return to_global_id(type_name, str(pk)), type_name, pk
+        return id_of(type_name, pk), type_name, pk
 
     def actor_pk(self, built: Built, pk: int | None) -> int:
         """Whose token acts: the drawn user; or, when `close`, the owner of the event, the
