@@ -173,9 +173,14 @@ IDS = weighted(
 CURSORS = st.one_of(
     st.integers(min_value=0, max_value=30).map(offset_to_cursor),
     st.integers(min_value=-1, max_value=10**13).map(lambda offset: b64(f"offset:{offset}")),
+    st.tuples(st.integers(min_value=0, max_value=2**64), st.integers(min_value=0, max_value=MAX_PK)).map(
+        lambda position: base64.urlsafe_b64encode(
+            f"sync:v2:{position[0]}:{global_id('Event', position[1])}".encode()
+        ).decode()
+    ),
     st.tuples(st.integers(min_value=0, max_value=2**64), st.integers(min_value=0, max_value=2**64)).map(
         lambda position: base64.urlsafe_b64encode(f"sync:v1:{position[0]}:{position[1]}".encode()).decode()
-    ),
+    ),  # the format before IDs were sealed
 )
 STRINGS = weighted(
     (2, uniform((*USERNAMES, "nobody"))),
