@@ -26,6 +26,7 @@ from schema.errors import BadUserInput
 from schema.executor import direct_reader
 from schema.ids import MAX_PK, TYPE_CODES, global_id, parse_global_id, pk_from_global_id
 from schema.schema import schema
+from schema.types.node import Node
 from tests.conftest import World, legacy_id, opened_id, sealed_id, utc
 
 TYPES = tuple(TYPE_CODES)
@@ -224,6 +225,14 @@ def test_graphenes_id_resolver_and_the_direct_reader_make_the_same_id(model):
 
     through_graphene = graphql_type.fields["id"].resolve(instance, Info())
     assert read(instance) == through_graphene == global_id(type_name, 987_654)
+
+
+def test_every_node_type_of_the_schema_has_a_type_code_and_our_ids():
+    node = schema.graphql_schema.get_type("Node")
+    implementations = schema.graphql_schema.get_implementations(node).objects
+    assert sorted(type_.name for type_ in implementations) == sorted(TYPE_CODES)
+    for type_ in implementations:
+        assert type_.fields["id"].resolve.args[1] is Node, type_.name  # schema.types.node.Node
 
 
 def test_the_direct_reader_leaves_ids_it_does_not_make_to_graphene():

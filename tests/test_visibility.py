@@ -356,6 +356,36 @@ def test_is_friend_friend_count_and_mutual_friend_count(gql, scene):
     assert data["viewer"] == {"isFriend": False, "friendCount": 2}
 
 
+STRANGERS_VIEW = """query($date: Date!) { user(username: "paula") {
+  id username displayName timezone avatarUrl isFriend friendCount mutualFriendCount
+  eventCount dayCount: eventCount(date: $date) events { edges { node { title } } }
+} }"""
+
+
+def test_what_a_stranger_sees_of_a_user_is_what_the_readme_says(gql, scene, world):
+    """README, "What a stranger sees of a user": the profile fields, isFriend, both counts,
+    the PUBLIC events and their count; the friends list is FORBIDDEN (tested above)."""
+    paula = scene.users["paula"]
+    paula.timezone, paula.avatar_url = "Asia/Tokyo", "https://example.com/paula.png"
+    paula.save()
+    world.befriend(paula, scene.users["fred"])
+    world.befriend(scene.users["sam"], scene.users["fred"])  # fred: a friend sam and paula share
+    data = gql(STRANGERS_VIEW, {"date": DAY}, token=scene.tokens["sam"]).ok()
+    assert data["user"] == {
+        "id": World.id(paula),
+        "username": "paula",
+        "displayName": "Paula",
+        "timezone": "Asia/Tokyo",
+        "avatarUrl": "https://example.com/paula.png",
+        "isFriend": False,
+        "friendCount": 2,  # all of them, though the list is not shown
+        "mutualFriendCount": 1,
+        "eventCount": 1,
+        "dayCount": 1,
+        "events": {"edges": [{"node": {"title": "paula-public"}}]},
+    }
+
+
 def test_friendship_is_mutual_for_is_friend(gql, scene):
     data = gql('query { user(username: "fred") { isFriend } }', token=scene.tokens["olga"]).ok()
     assert data["user"]["isFriend"] is True
