@@ -31,7 +31,6 @@ import hmac
 import re
 import struct
 import threading
-from collections.abc import Callable
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
@@ -71,48 +70,53 @@ def current_key() -> bytes:
     return derive_key(settings.GLOBAL_ID_KEY or settings.SECRET_KEY)
 
 
-class _Cipher(threading.local):
-    """This thread's AES-128 block functions, built on first use in each thread (not at
-    import: settings may not be configured yet)."""
-
-    encrypt: Callable[[bytes], bytes]
-    decrypt: Callable[[bytes], bytes]
-
-    def __getattr__(self, name: str) -> Callable[[bytes], bytes]:
-        if name not in ("encrypt", "decrypt"):
-            raise AttributeError(name)
-        cipher = Cipher(algorithms.AES(current_key()), modes.ECB())
-        # ECB over exactly one block: each `update` of 16 bytes answers 16 bytes at once,
-        # and the contexts are never finalized, so one pair serves every ID of the thread.
-        self.encrypt = cipher.encryptor().update
-        self.decrypt = cipher.decryptor().update
-        return getattr(self, name)
+class _ThreadCipher(threading.local):
+    """This thread's AES-128 block functions, `encrypt` and `decrypt`, set on first use in
+    each thread by `_new_cipher` (not at import: settings may not be configured yet). No
+    `__getattr__` here: it would slow every attribute read by a third."""
 
 
-_cipher = _Cipher()
+_thread_cipher = _ThreadCipher()
+
+
+def _new_cipher() -> _ThreadCipher:
+    cipher = Cipher(algorithms.AES(current_key()), modes.ECB())
+    # ECB over exactly one block: each `update` of 16 bytes answers 16 bytes at once, and
+    # the contexts are never finalized, so one pair serves every ID of the thread.
+    _thread_cipher.encrypt = cipher.encryptor().update
+    _thread_cipher.decrypt = cipher.decryptor().update
+    return _thread_cipher
 
 
 @receiver(setting_changed)
 def _reset_cipher(*, setting: str, **kwargs) -> None:
-    global _cipher
+    global _thread_cipher
     if setting in ("GLOBAL_ID_KEY", "SECRET_KEY"):
-        _cipher = _Cipher()
+        _thread_cipher = _ThreadCipher()
 
 
 def global_id(type_name: str, pk: int) -> str:
     """The ID the API shows for the `type_name` object with primary key `pk`."""
     if not 0 <= pk <= MAX_PK:
         raise ValueError(f"{pk} is not a primary key.")
-    block = _BLOCK.pack(FORMAT_VERSION, TYPE_CODES[type_name], pk, _PADDING)
-    return binascii.b2a_base64(_cipher.encrypt(block), newline=False)[:22].translate(_TO_URLSAFE).decode()
+    try:
+        encrypt = _thread_cipher.encrypt
+    except AttributeError:
+        encrypt = _new_cipher().encrypt
+    sealed = encrypt(_BLOCK.pack(FORMAT_VERSION, TYPE_CODES[type_name], pk, _PADDING))
+    return binascii.b2a_base64(sealed, newline=False)[:22].translate(_TO_URLSAFE).decode()
 
 
 def parse_global_id(value: object) -> tuple[str, int] | None:
     """(type name, primary key), or None for anything that is not one of our IDs."""
     if not isinstance(value, str) or not _SHAPE.fullmatch(value):
         return None
-    sealed = binascii.a2b_base64(value.encode().translate(_FROM_URLSAFE) + b"==")
-    version, code, pk, padding = _BLOCK.unpack(_cipher.decrypt(sealed))
+    try:
+        decrypt = _thread_cipher.decrypt
+    except AttributeError:
+        decrypt = _new_cipher().decrypt
+    block = decrypt(binascii.a2b_base64(value.encode().translate(_FROM_URLSAFE) + b"=="))
+    version, code, pk, padding = _BLOCK.unpack(block)
     if version != FORMAT_VERSION or padding != _PADDING or code not in TYPE_NAMES or pk > MAX_PK:
         return None
     return TYPE_NAMES[code], pk
