@@ -1,7 +1,8 @@
 """Where the bench runs: its own PostgreSQL database, production settings, the machine.
 
 The bench uses the production settings (DEBUG off: no query log kept in memory, no
-`extensions.debug` in answers), with a throwaway SECRET_KEY (and ALLOWED_HOSTS) when none is set, and
+`extensions.debug` in answers), with a throwaway SECRET_KEY (and ALLOWED_HOSTS) when none is set,
+a fixed GLOBAL_ID_KEY (so that this process and the servers it starts read each other's IDs), and
 its own database, `calendar_bench` by default, which it creates when missing and
 reseeds at every size. No other database is touched.
 """
@@ -15,6 +16,9 @@ from pathlib import Path
 
 DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/calendar_bench"
 SETTINGS_MODULE = "config.settings.production"
+# The key of the API's IDs in every bench process, unless GLOBAL_ID_KEY is set: the
+# processes' SECRET_KEYs differ, and a script reads the IDs a server it started made.
+BENCH_GLOBAL_ID_KEY = "bench-only-global-id-key-not-a-secret"
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -26,6 +30,7 @@ def configure_django(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
     os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
+    os.environ.setdefault("GLOBAL_ID_KEY", BENCH_GLOBAL_ID_KEY)
     # Production settings require it; requests are built by RequestFactory, whose host this is.
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
     if not settings.configured:

@@ -21,12 +21,23 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from calendarapp.ids import FORMAT_VERSION, TYPE_CODES
+
 # --- Fragments shared by the statements (constants, never user input) -------------
 
-# A Relay global ID, as graphql_relay.to_global_id builds it: base64("Type:id").
-# base64 of such short strings has no line breaks.
-USER_ID = "encode(convert_to('User:' || {0}, 'UTF8'), 'base64')"
-EVENT_ID = "encode(convert_to('Event:' || {0}, 'UTF8'), 'base64')"
+
+def sealed_id(type_name: str) -> str:
+    """An API ID, as calendarapp.ids.global_id makes it, in SQL (pgcrypto's AES): the block
+    [version, type code, key as 8 bytes big-endian, 6 zero bytes] encrypted with the key
+    passed as %(id_key)s, in URL-safe base64 without padding (22 characters, no line break)."""
+    prefix = f"\\x{FORMAT_VERSION:02x}{TYPE_CODES[type_name]:02x}"
+    block = f"'{prefix}'::bytea || int8send({{0}}::bigint) || '\\x000000000000'::bytea"
+    encrypted = f"encrypt({block}, %(id_key)s, 'aes-ecb/pad:none')"
+    return f"rtrim(translate(encode({encrypted}, 'base64'), '+/', '-_'), '=')"
+
+
+USER_ID = sealed_id("User")
+EVENT_ID = sealed_id("Event")
 
 # A connection cursor, as loaders.pagination.offset_to_cursor builds it:
 # urlsafe base64("offset:<1-based position>").
@@ -247,12 +258,14 @@ ATTENDEES_FIRST = 50
 
 @dataclass(frozen=True)
 class FloorInput:
-    """What the floor statements need to know: the viewer, the viewer's day, the event."""
+    """What the floor statements need to know: the viewer, the viewer's day, the event, and
+    the AES key of the API's IDs (calendarapp.ids.current_key())."""
 
     viewer_id: int
     day_start: dt.datetime
     day_end: dt.datetime
     event_id: int
+    id_key: bytes
 
 
 def statement(operation: str, given: FloorInput) -> tuple[str, dict[str, Any]]:
@@ -262,6 +275,7 @@ def statement(operation: str, given: FloorInput) -> tuple[str, dict[str, Any]]:
         "day_start": given.day_start,
         "day_end": given.day_end,
         "event_id": given.event_id,
+        "id_key": given.id_key,
         "friends_first": FRIENDS_FIRST,
         "events_first": FEED_FIRST if operation == "friends_feed" else DEFAULT_EVENTS_FIRST,
         "attendees_first": ATTENDEES_FIRST,

@@ -41,6 +41,8 @@ from urllib.parse import unquote, urlsplit
 import psycopg2
 from psycopg2 import sql
 
+from bench.environment import BENCH_GLOBAL_ID_KEY
+
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT_DIR = ROOT / "bench-output"
 OPERATION_FILE = ROOT / "tests" / "operations" / "home_screen.graphql"
@@ -129,7 +131,8 @@ def ensure_database(url: str) -> None:
 
 
 def django_env(database_url: str) -> dict[str, str]:
-    """The environment of the production process: settings, a throwaway secret, the bench database.
+    """The environment of the production process: settings, a throwaway secret, the IDs' key of
+    every bench process, the bench database.
 
     Knobs that would change what is measured (SQL logging, extra gunicorn arguments) are dropped;
     the venv's bin comes first in PATH so that the Procfile's `gunicorn` is this project's.
@@ -138,6 +141,7 @@ def django_env(database_url: str) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.production",
         SECRET_KEY=secrets.token_urlsafe(50),
+        GLOBAL_ID_KEY=os.environ.get("GLOBAL_ID_KEY") or BENCH_GLOBAL_ID_KEY,
         ALLOWED_HOSTS=f"{HOST},localhost",
         SECURE_SSL_REDIRECT="false",  # plain HTTP on 127.0.0.1: no router terminates TLS here
         # The soak measures each worker's memory over 10,000 requests: a recycled worker

@@ -208,6 +208,7 @@ def prepare_size(friends: int) -> Fixture:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
+    enable_pgcrypto()
     started = time.perf_counter()
     output = io.StringIO()
     call_command("seed_demo", friends=friends, events_per_day=EVENTS_PER_DAY, days=DAYS, reset=True, stdout=output)
@@ -216,6 +217,14 @@ def prepare_size(friends: int) -> Fixture:
     fixture = build_fixture(friends, {"seed_seconds": round(seed_seconds, 1), "seed_output": output.getvalue().strip()})
     print(f"-- {friends} friends: {fixture.seed['seed_output']} (+ VACUUM ANALYZE)", flush=True)
     return fixture
+
+
+def enable_pgcrypto() -> None:
+    """The floor seals IDs with pgcrypto's AES, as the server does with Python's."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pgcrypto")
 
 
 def vacuum_analyze() -> None:
@@ -228,10 +237,10 @@ def vacuum_analyze() -> None:
 
 
 def build_fixture(friends: int, seed: dict[str, Any]) -> Fixture:
+    from calendarapp.ids import current_key, global_id
     from calendarapp.management.commands.seed_demo import POWER_USERNAME
     from calendarapp.models import AuthToken, User
     from calendarapp.timezones import day_bounds
-    from schema.ids import global_id
 
     power = User.objects.get(username=POWER_USERNAME)
     day_start, day_end = day_bounds(dt.date.fromisoformat(DAY), power.timezone)
@@ -241,7 +250,7 @@ def build_fixture(friends: int, seed: dict[str, Any]) -> Fixture:
         friends=friends,
         token=AuthToken.issue(power),
         event_global_id=global_id("Event", event_id),
-        floor_input=FloorInput(power.pk, day_start, day_end, event_id),
+        floor_input=FloorInput(power.pk, day_start, day_end, event_id, current_key()),
         seed=seed,
     )
 

@@ -174,8 +174,8 @@ def power_user():
 
 
 def scope_ids(power) -> set[str]:
+    from calendarapp.ids import global_id
     from calendarapp.models import Event
-    from schema.ids import global_id
 
     return {global_id("Event", pk) for pk in Event.objects.in_sync_scope(power).values_list("pk", flat=True)}
 

@@ -7,6 +7,8 @@ class CalendarAppConfig(AppConfig):
     verbose_name = "Calendar"
 
     def ready(self) -> None:
+        from calendarapp.ids import check_global_id_key
         from schema.trusted_documents import check_manifest
 
         checks.register(check_manifest)
+        checks.register(check_global_id_key, checks.Tags.security, deploy=True)

@@ -28,7 +28,11 @@ items (only on whether a friendship began by then), so a page boundary cannot hi
 
 **The cursor** is the position (key, event id) of the last item delivered, or (N + 1, 0)
 once everything up to counter value N is delivered; the first sync starts at (0, 0).
-It travels as base64 of "sync:v1:<key>:<event id>", so it survives a restart.
+It travels as base64 of "sync:v2:<key>:<the event's API ID>", so it survives a restart
+and names no primary key. A cursor made with other IDs (the first format, "sync:v1:<key>:
+<event pk>", from before IDs were sealed, or one made with another GLOBAL_ID_KEY) is
+refused as stale: the client's cache holds IDs the server no longer reads, and only a
+sync from the start replaces them.
 A page holds the items after the cursor, in (key, event id) order, up to the counter
 value read in the same statement (one snapshot). Any later change to an item's state
 gives it a key above that value, so it comes again in a later page: applying the
@@ -45,6 +49,7 @@ from typing import TYPE_CHECKING
 
 from django.db import connection
 
+from .ids import global_id, parse_global_id
 from .models import ChangeCounter, DeletedEvent, EndedFriendship, Event, Friendship
 from .rules import SEEN_BY_FRIENDS
 
@@ -52,8 +57,9 @@ if TYPE_CHECKING:
     from .models import User
 
 MAX_EVENT_ID = 2**63 - 1
-CURSOR_PREFIX = "sync:v1:"
-_CURSOR_BODY = re.compile(r"([0-9]{1,19}):([0-9]{1,19})")
+CURSOR_PREFIX = "sync:v2:"
+_CURSOR_BODY = re.compile(r"([0-9]{1,19}):([A-Za-z0-9_-]{22})")
+_EARLIER_CURSOR = re.compile(r"sync:v1:[0-9]{1,19}:[0-9]{1,19}")
 
 CHANGED, REMOVED, COUNTER = "changed", "removed", "counter"
 
@@ -89,22 +95,33 @@ class Position:
         return cls(seq + 1, 0)
 
     def to_cursor(self) -> str:
-        return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{self.seq}:{self.event_id}".encode()).decode()
+        body = f"{CURSOR_PREFIX}{self.seq}:{global_id('Event', self.event_id)}"
+        return base64.urlsafe_b64encode(body.encode()).decode()
 
     @classmethod
     def from_cursor(cls, cursor: str) -> Position | None:
-        """The position a cursor stands for, or None if it is not a sync cursor."""
+        """The position a cursor stands for, or None if it is not a sync cursor; StaleCursor
+        for a cursor made with other IDs than this server's."""
         try:
             text = base64.urlsafe_b64decode(cursor.encode()).decode()
         except (ValueError, UnicodeError):
             return None
-        match = _CURSOR_BODY.fullmatch(text.removeprefix(CURSOR_PREFIX))
-        if not text.startswith(CURSOR_PREFIX) or match is None:
+        match = _CURSOR_BODY.fullmatch(text.removeprefix(CURSOR_PREFIX)) if text.startswith(CURSOR_PREFIX) else None
+        if match is None:
+            if _EARLIER_CURSOR.fullmatch(text):
+                raise StaleCursor(cursor)
             return None
-        seq, event_id = (int(group) for group in match.groups())
-        if seq > MAX_EVENT_ID or event_id > MAX_EVENT_ID:
+        seq, event = int(match.group(1)), parse_global_id(match.group(2))
+        if event is None or event[0] != "Event":
+            raise StaleCursor(cursor)
+        if seq > MAX_EVENT_ID:
             return None
-        return cls(seq, event_id)
+        return cls(seq, event[1])
+
+
+class StaleCursor(ValueError):
+    """A sync cursor made with other IDs than the server's now: the client must sync again
+    from the start, replacing every ID it holds."""
 
 
 @dataclass(frozen=True, slots=True)

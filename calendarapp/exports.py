@@ -30,12 +30,12 @@ from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from graphql_relay import to_global_id
 
 from config import deadline as request_deadline
 from config.deadline import DeadlineExceeded
 
 from . import tasks
+from .ids import global_id
 from .models import Event, ExportJob, Rsvp, User
 from .timezones import day_bounds
 
@@ -311,7 +311,7 @@ def _attendee_count() -> Coalesce:
 def csv_cells(row: tuple, zone: ZoneInfo) -> list[Any]:
     event_id, title, description, location, starts_at, ends_at, all_day, visibility, attendee_count = row
     return [
-        to_global_id("Event", str(event_id)),
+        global_id("Event", event_id),
         safe_text(title),
         safe_text(description),
         safe_text(location),

@@ -12,11 +12,11 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 from calendarapp import exports
+from calendarapp.ids import parse_global_id
 from calendarapp.models import ExportJob, User
 
 from .auth import authenticate, challenge
 from .errors import NOT_FOUND, error_body
-from .ids import parse_global_id
 from .view import json_response
 
 

@@ -26,10 +26,11 @@ from graphql.execution.execute import get_field_def
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined, is_iterable
 
+from calendarapp.ids import global_id
 from config.deadline import Deadline, DeadlineExceeded
 from loaders.future import Future
 
-from .ids import global_id
+from .types.node import OpaqueGlobalIDType
 
 # A direct read's answer when the field needs the full path (an error to report).
 FALL_BACK = object()
@@ -53,10 +54,16 @@ def direct_reader(schema, parent_type, field_nodes) -> Callable[[Any], Any] | No
     if resolve.func is dict_or_attr_resolver:
         attname, default = resolve.args
         return partial(_read_attribute, attname, default, leaf_type.serialize, non_null)
-    if resolve.func is GlobalID.id_resolver and resolve.args[0] is DjangoObjectType.resolve_id:
+    if resolve.func is GlobalID.id_resolver and _makes_our_ids(*resolve.args):
         type_name = resolve.keywords.get("parent_type_name") or parent_type.name
         return partial(_read_global_id, type_name)
     return None
+
+
+def _makes_our_ids(parent_resolver: Any, node: Any) -> bool:
+    """Whether graphene would make this `id` as `_read_global_id` does: a model's primary
+    key through `calendarapp.ids.global_id` (the IDs of `schema.types.node.Node`)."""
+    return parent_resolver is DjangoObjectType.resolve_id and node._meta.global_id_type is OpaqueGlobalIDType
 
 
 def loader_reader(field_def, context: Any) -> Callable[[Any], Any] | None:

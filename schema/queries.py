@@ -5,6 +5,7 @@ from __future__ import annotations
 import graphene
 import graphene_django_optimizer as gql_optimizer
 
+from calendarapp.ids import parse_global_id
 from calendarapp.models import User
 from loaders.changes import ChangeSetByPositionLoader
 from loaders.events import FriendsEventsLoader, VisibleEventByIdLoader
@@ -13,11 +14,12 @@ from loaders.friend_requests import IncomingFriendRequestsLoader, VisibleFriendR
 from loaders.users import UserByIdLoader
 
 from .context import require_viewer
-from .ids import parse_global_id, pk_from_global_id
+from .ids import pk_from_global_id
 from .pagination import connection_field, page_request
 from .scalars import Date
 from .types import EventConnection, ExportJobType, FriendRequestConnection, UserType
 from .types.change_set import changes_field, sync_request
+from .types.node import Node
 from .windows import event_window
 
 # The loader that fetches a node of each type, through the type's visibility rule.
@@ -31,7 +33,7 @@ NODE_LOADERS = {
 
 class Query(graphene.ObjectType):
     viewer = graphene.Field(UserType, description="The logged-in user; null when not logged in.")
-    node = graphene.Field(graphene.relay.Node, id=graphene.ID(required=True))
+    node = graphene.Field(Node, id=graphene.ID(required=True))
     user = graphene.Field(UserType, username=graphene.String(required=True))
     friends_events = connection_field(
         EventConnection,

@@ -59,7 +59,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import redis
-from graphql_relay import from_global_id
 
 from bench import export_memory
 from bench.environment import configure_django, machine
@@ -77,6 +76,7 @@ from bench.http_load import (
     worker_pids,
 )
 from bench.probes import PersistedHomeScreen, Probe, ProbeLog, readiness, timed_request
+from schema.ids import pk_from_global_id  # with the servers' key: bench.environment.BENCH_GLOBAL_ID_KEY
 
 DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/calendar_bench_faults"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
@@ -241,7 +241,7 @@ class Load:
 def request_export(url: str, token: str, first: dt.date, last: dt.date | None = None) -> tuple[Probe, int | None]:
     days = {"from": first.isoformat(), "to": (last or first).isoformat()}
     probe, payload = graphql_call(url, operation("request_events_export", input=days), token, "requestEventsExport")
-    return probe, int(from_global_id(payload["job"]["id"])[1]) if payload else None
+    return probe, pk_from_global_id(payload["job"]["id"], "ExportJob", field="id") if payload else None
 
 
 # --- the processes: PostgreSQL, Redis, the Celery worker, the gunicorn workers ---------------

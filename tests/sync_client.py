@@ -8,8 +8,8 @@ from typing import Any
 
 from django.db.models import Count, Q
 
+from calendarapp.ids import global_id
 from calendarapp.models import Event, Rsvp, User
-from schema.ids import global_id
 from schema.scalars import DateTime
 from tests.conftest import GraphQLClient
 

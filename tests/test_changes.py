@@ -8,11 +8,12 @@ import base64
 from dataclasses import dataclass
 
 import pytest
+from django.test import override_settings
 
 from calendarapp import services
 from calendarapp.changes import Position
+from calendarapp.ids import global_id, parse_global_id
 from calendarapp.models import Event, User
-from schema.ids import global_id
 from tests.conftest import GraphQLClient, World, utc
 from tests.sync_client import SYNC, SyncClient, full_fetch
 
@@ -139,7 +140,7 @@ def test_unfriending_removes_the_former_friends_events(client, people, who_ends_
     else:
         services.remove_friend(people.friend, people.viewer.pk)
 
-    assert received(client.sync()) == ([], sorted(gid(e) for e in events))
+    assert received(client.sync()) == ([], [gid(e) for e in sorted(events, key=lambda e: e.pk)])  # in pk order
     assert set(client.cache) == {gid(kept)}
 
 
@@ -241,8 +242,9 @@ def test_cursor_is_base64_of_a_versioned_string(client, people):
 
     text = base64.urlsafe_b64decode(client.cursor).decode()
 
-    assert text.startswith("sync:v1:")
-    assert Position.from_cursor(client.cursor) is not None
+    assert text.startswith("sync:v2:")
+    seq, event_id = text.removeprefix("sync:v2:").split(":")
+    assert Position.from_cursor(client.cursor) == Position(int(seq), parse_global_id(event_id)[1])
 
 
 def cursor_of(text: str) -> str:
@@ -260,6 +262,8 @@ def cursor_of(text: str) -> str:
         cursor_of("sync:v1:-1:0"),
         cursor_of("sync:v2:1:1"),
         cursor_of("sync:v1:1:99999999999999999999"),
+        cursor_of(f"sync:v2:{2**64}:{global_id('Event', 1)}"),
+        cursor_of(f"sync:v2:1:{global_id('Event', 1)}:"),
         base64.urlsafe_b64encode(b"\xff\xfe").decode(),
     ],
 )
@@ -270,6 +274,39 @@ def test_malformed_cursor_is_bad_user_input(gql, people, since):
     assert [(e["extensions"]["code"], e["extensions"].get("field")) for e in answer.errors] == [
         ("BAD_USER_INPUT", "since")
     ]
+
+
+STALE = "since was made with IDs this server no longer uses: sync again from the start, without since."
+
+
+def assert_stale(answer) -> None:
+    assert answer.data is None
+    assert [(e["extensions"]["code"], e["extensions"].get("field"), e["message"]) for e in answer.errors] == [
+        ("BAD_USER_INPUT", "since", STALE)
+    ]
+
+
+@pytest.mark.parametrize(
+    "since",
+    [
+        pytest.param(cursor_of("sync:v1:12:34"), id="first_format"),
+        pytest.param(cursor_of("sync:v2:12:" + "A" * 22), id="not_an_id"),
+        pytest.param(cursor_of(f"sync:v2:12:{global_id('User', 34)}"), id="a_users_id"),
+    ],
+)
+def test_a_cursor_of_other_ids_is_refused_as_stale(gql, people, since):
+    assert_stale(gql(SYNC, {"since": since}, token=people.token))
+
+
+def test_after_the_ids_key_changes_the_old_cursor_is_stale_and_a_sync_from_the_start_replaces_every_id(client, people):
+    event = create(people.friend)
+    before = client.sync()
+    assert received(before) == ([gid(event)], [])
+    with override_settings(GLOBAL_ID_KEY="a-new-key-of-the-ids-at-least-32-characters"):
+        assert_stale(client.gql(SYNC, {"since": client.cursor}, token=people.token))
+        client.cursor, client.cache = None, {}
+        assert received(client.sync()) == ([gid(event)], [])
+        assert gid(event) != received(before)[0][0]
 
 
 @pytest.mark.parametrize("first", [0, -1, 501])

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
 
 from calendarapp import services
+from calendarapp.ids import parse_global_id
 from calendarapp.models import Event, Friendship, User
-from schema.ids import parse_global_id
 from tests.conftest import GraphQLClient, World, utc
 from tests.sync_client import SyncClient, full_fetch
 

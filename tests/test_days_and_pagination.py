@@ -9,10 +9,9 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from graphql_relay import to_global_id
 
 from calendarapp.models import Event, FriendRequest, Friendship, Rsvp, User
-from tests.conftest import utc
+from tests.conftest import World, utc
 
 H = dt.timedelta(hours=1)
 M = dt.timedelta(minutes=1)
@@ -478,7 +477,7 @@ class Paging:
         variables = {"first": first, "after": after}
         party = ""
         if "$party" in selection:
-            variables["party"] = to_global_id("Event", str(self.party.pk))
+            variables["party"] = World.id(self.party)
             party = ", $party: ID!"
         return gql(f"query($first: Int, $after: String{party}) {{ {selection} }}", variables, token=self.token)
 

@@ -16,13 +16,13 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
-from graphql_relay import from_global_id, to_global_id
 from kombu.exceptions import OperationalError
 
 from calendarapp import exports, tasks
+from calendarapp.ids import global_id, parse_global_id
 from calendarapp.models import ExportJob, export_storage
 from config.celery import app as celery_app
-from tests.conftest import utc
+from tests.conftest import legacy_id, utc
 
 REQUEST_EXPORT = """mutation($input: RequestEventsExportInput!) {
   requestEventsExport(input: $input) {
@@ -214,14 +214,18 @@ def test_anonymous_requests_are_unauthenticated_and_write_nothing(gql, token, dj
 def test_another_users_job_is_null_as_a_missing_one_is(gql, world, token, django_capture_on_commit_callbacks):
     job_id = finished_job(gql, django_capture_on_commit_callbacks, token)["id"]
     stranger = world.token(world.user("stranger"))
-    missing_id = to_global_id("ExportJob", "987654")
+    missing_id = global_id("ExportJob", 987654)
     for query in (EXPORT_JOB, NODE):
         for id_ in (job_id, missing_id):
             answer = gql(query, {"id": id_}, token=stranger)
             assert answer.ok() in ({"exportJob": None}, {"node": None})
 
 
-@pytest.mark.parametrize("bad_id", ["not-an-id", to_global_id("Event", "1")], ids=["malformed", "wrong-type"])
+@pytest.mark.parametrize(
+    "bad_id",
+    ["not-an-id", global_id("Event", 1), legacy_id("ExportJob", 1)],
+    ids=["malformed", "wrong-type", "old-format"],
+)
 def test_export_job_with_an_id_that_is_not_an_export_jobs_is_bad_user_input(gql, token, bad_id):
     single_error(gql(EXPORT_JOB, {"id": bad_id}, token=token), "BAD_USER_INPUT", "id")
 
@@ -446,12 +450,12 @@ def test_the_sweep_deletes_finished_exports_and_their_files_after_the_retention(
     kept = finished_job(gql, django_capture_on_commit_callbacks, token)
     expired = finished_job(gql, django_capture_on_commit_callbacks, token)
     failed = job_in("FAILED", paris, settings.EXPORT_RETENTION + 1, error=exports.FAILED_TO_QUEUE)
-    expired_row = ExportJob.objects.get(pk=from_global_id(expired["id"])[1])
+    expired_row = ExportJob.objects.get(pk=parse_global_id(expired["id"])[1])
     ExportJob.objects.filter(pk=expired_row.pk).update(updated_at=later(-settings.EXPORT_RETENTION - 1))
 
     assert exports.sweep() == {"requeued": 0, "given_up": 0, "expired": 2}
 
-    assert list(ExportJob.objects.values_list("pk", flat=True)) == [int(from_global_id(kept["id"])[1])]
+    assert list(ExportJob.objects.values_list("pk", flat=True)) == [parse_global_id(kept["id"])[1]]
     assert not export_storage().exists(expired_row.file.name)
     assert download(kept["downloadUrl"], token).status_code == 200
     assert download(expired["downloadUrl"], token).status_code == 404
@@ -564,10 +568,13 @@ def test_anyone_but_the_owner_gets_the_same_404_as_for_a_missing_file(
         "another user's token": download(job["downloadUrl"], world.token(world.user("other"))),
         "another user's session": download(job["downloadUrl"], client=stranger),
         "an invalid token": download(job["downloadUrl"], "not-a-token"),
-        "a missing job": download(f"/exports/{to_global_id('ExportJob', '987654')}/download", token),
+        "a missing job": download(f"/exports/{global_id('ExportJob', 987654)}/download", token),
         "a malformed id": download("/exports/garbage/download", token),
-        "an event's id": download(f"/exports/{to_global_id('Event', '1')}/download", token),
-        "a job not done": download(f"/exports/{to_global_id('ExportJob', str(pending.pk))}/download", token),
+        "an event's id": download(f"/exports/{global_id('Event', parse_global_id(job['id'])[1])}/download", token),
+        "the job's id in the old format": download(
+            f"/exports/{legacy_id('ExportJob', parse_global_id(job['id'])[1])}/download", token
+        ),
+        "a job not done": download(f"/exports/{global_id('ExportJob', pending.pk)}/download", token),
     }
     for attempt, response in attempts.items():
         assert (response.status_code, response.json()) == (404, NOT_FOUND_BODY), attempt

@@ -46,6 +46,7 @@ from typing import Any
 import pytest
 import schemathesis
 from django.apps import apps
+from django.conf import settings as django_settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
@@ -66,11 +67,11 @@ from schemathesis.generation.feedback import NO_FEEDBACK
 from schemathesis.graphql import nodes
 
 from calendarapp.changes import Position
+from calendarapp.ids import MAX_PK, TYPE_CODES, global_id
 from calendarapp.models import AuthToken, ExportJob, FriendRequest, Rsvp, User, hash_token
 from loaders.pagination import offset_to_cursor
 from schema.execution import GRAPHQL_SCHEMA
-from schema.ids import global_id
-from tests.conftest import World, utc
+from tests.conftest import World, sealed_id, utc
 from tests.test_http import CODES
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
@@ -153,7 +154,14 @@ def weighted(*choices: tuple[int, st.SearchStrategy]) -> st.SearchStrategy:
 
 IDS = weighted(
     (2, uniform(ROWS).map(lambda key: current.ids[key])),  # real rows, of every type and owner
-    (
+    (  # IDs of rows that do not exist
+        1,
+        st.tuples(st.sampled_from(list(TYPE_CODES)), st.integers(min_value=0, max_value=MAX_PK)).map(
+            lambda id_: global_id(*id_)
+        ),
+    ),
+    (1, st.binary(min_size=16, max_size=16).map(sealed_id)),  # sealed by the server, but not an ID
+    (  # the format before IDs were sealed
         1,
         st.tuples(
             st.sampled_from(["User", "Event", "FriendRequest", "ExportJob", "Node", ""]),
@@ -165,9 +173,14 @@ IDS = weighted(
 CURSORS = st.one_of(
     st.integers(min_value=0, max_value=30).map(offset_to_cursor),
     st.integers(min_value=-1, max_value=10**13).map(lambda offset: b64(f"offset:{offset}")),
+    st.tuples(st.integers(min_value=0, max_value=2**64), st.integers(min_value=0, max_value=MAX_PK)).map(
+        lambda position: base64.urlsafe_b64encode(
+            f"sync:v2:{position[0]}:{global_id('Event', position[1])}".encode()
+        ).decode()
+    ),
     st.tuples(st.integers(min_value=0, max_value=2**64), st.integers(min_value=0, max_value=2**64)).map(
         lambda position: base64.urlsafe_b64encode(f"sync:v1:{position[0]}:{position[1]}".encode()).decode()
-    ),
+    ),  # the format before IDs were sealed
 )
 STRINGS = weighted(
     (2, uniform((*USERNAMES, "nobody"))),
@@ -417,7 +430,11 @@ def test_the_web_process_answers_every_operation_with_the_apis_codes(world, tall
     staff.is_staff = True
     staff.save()
     introspect_as_staff = {"Authorization": f"Bearer {world.token(staff)}"}
-    env = {**django_env(database_url_for_workers()), "EXPORT_ROOT": str(tmp_path / "exports")}
+    env = {
+        **django_env(database_url_for_workers()),
+        "EXPORT_ROOT": str(tmp_path / "exports"),
+        "GLOBAL_ID_KEY": django_settings.GLOBAL_ID_KEY,  # the IDs of the rows seeded here are the server's
+    }
     live = {label: tallies.setdefault(f"{label} (live)", Tally()) for label in OPERATIONS}
     with web_server(env, tmp_path / "web.log") as (url, _master):
         api = schemathesis.graphql.from_url(url, headers=introspect_as_staff)

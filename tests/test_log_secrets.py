@@ -20,9 +20,9 @@ import pytest
 from django.test import Client
 
 from calendarapp import services, tokens
+from calendarapp.ids import global_id
 from calendarapp.models import AuthToken, ExportJob, hash_token
 from config.log_format import JsonFormatter, TextFormatter
-from schema.ids import global_id
 from tests.conftest import World
 
 HOME_SCREEN = "query { viewer { friends(first: 5) { edges { node { username } } } } }"

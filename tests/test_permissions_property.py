@@ -32,11 +32,11 @@ from typing import Any
 
 import pytest
 from django.db import transaction
-from graphql_relay import from_global_id, to_global_id
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from calendarapp import services
 from calendarapp.changes import next_change_seq
+from calendarapp.ids import TYPE_CODES, global_id, parse_global_id
 from calendarapp.models import (
     AuthToken,
     Event,
@@ -49,7 +49,7 @@ from calendarapp.models import (
     hash_token,
 )
 from config.celery import app as celery_app
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, legacy_id, sealed_id
 from tests.permission_model import (
     ACCEPTED,
     BAD_USER_INPUT,
@@ -275,8 +275,16 @@ def outcome(body: dict) -> dict:
     }
 
 
-def pk_of(global_id: str) -> int:
-    return int(from_global_id(global_id)[1])
+def pk_of(node_id: str) -> int:
+    return parse_global_id(node_id)[1]
+
+
+def id_of(type_name: str, pk: int) -> str:
+    """The ID of a Node type's object; for a type the API does not have ("Calendar"), a
+    string the server could have sealed, with a type code no Node type has."""
+    if type_name in TYPE_CODES:
+        return global_id(type_name, pk)
+    return sealed_id(bytes([1, UNKNOWN_TYPE_CODE]) + pk.to_bytes(8, "big") + bytes(6))
 
 
 def op(query: str, **variables: Any) -> dict:
@@ -312,7 +320,7 @@ def people_operation(model: Model, target: int, date: dt.date, first: int) -> di
       target: user(username: $target) {{ ...Facts }}
       {fields}
     }} {FACTS_FRAGMENT} {EVENTS_FRAGMENT} {USERS_FRAGMENT}"""
-    ids = {f"u{i}": to_global_id("User", str(pk)) for i, pk in enumerate(users)}
+    ids = {f"u{i}": global_id("User", pk) for i, pk in enumerate(users)}
     return op(query, date=str(date), first=first, target=model.people[target].username, **ids)
 
 
@@ -325,7 +333,7 @@ def friends_operation(model: Model, first: int) -> dict:
         for i in range(len(users))
     )
     query = f"query Friends($first: Int!, {declared}) {{ {fields} }} {USERS_FRAGMENT}"
-    return op(query, first=first, **{f"f{i}": to_global_id("User", str(pk)) for i, pk in enumerate(users)})
+    return op(query, first=first, **{f"f{i}": global_id("User", pk) for i, pk in enumerate(users)})
 
 
 SYNC = """query Sync($since: String, $first: Int) {
@@ -366,7 +374,7 @@ def events_page(events: list[int], first: int) -> dict:
     return {
         "totalCount": len(events),
         "pageInfo": {"hasNextPage": len(events) > first},
-        "edges": [{"node": {"id": to_global_id("Event", str(pk))}} for pk in events[:first]],
+        "edges": [{"node": {"id": global_id("Event", pk)}} for pk in events[:first]],
     }
 
 
@@ -409,7 +417,7 @@ def expected_friends(model: Model, viewer: int, first: int) -> dict:
 
 def expected_node(model: Model, viewer: int, type_name: str | None, pk: int | None, first: int) -> dict | None:
     """`node(id:)` of a well-formed ID of `type_name` (None: malformed): null unless the viewer may see it."""
-    node_id = to_global_id(type_name, str(pk)) if type_name else None
+    node_id = id_of(type_name, pk) if type_name else None
     if type_name == "Event" and model.may_see(viewer, pk):
         event = model.events[pk]
         return {
@@ -436,12 +444,17 @@ def expected_node(model: Model, viewer: int, type_name: str | None, pk: int | No
     return None
 
 
-# IDs that are not ours: garbage, base64 of no type, of a type that does not exist, of
-# a negative, fractional, or 20-digit key, and one with a second colon.
+# IDs that are not ours: garbage, a string of an ID's shape the server did not seal, and
+# IDs in the format of graphql-relay the server once used (base64 of "Type:pk"): real
+# objects', of no type, of a type that does not exist, of a negative, fractional, or
+# 20-digit key, and one with a second colon.
 MALFORMED_IDS = (
     "",
     "garbage",
     "💥",
+    "A" * 22,
+    legacy_id("Event", 1),
+    legacy_id("User", 1),
     base64.b64encode(b"Event:").decode(),
     base64.b64encode(b":1").decode(),
     base64.b64encode(b"Calendar:1").decode(),
@@ -451,6 +464,7 @@ MALFORMED_IDS = (
     base64.b64encode(b"Event:1:2").decode(),
 )
 TYPE_NAMES = ("Event", "User", "FriendRequest", "ExportJob", "Calendar")
+UNKNOWN_TYPE_CODE = 99
 OBJECT_KINDS = ("event", "user", "request", "missing")
 MISSING_PK = 10**9  # no row of any table has it
 
@@ -532,7 +546,7 @@ def test_every_path_to_an_event_answers_what_the_rules_allow(
             for type_name, kind, index in data.draw(st.lists(dressed), label="dressed IDs"):
                 pks = pks_of(built, kind)
                 typed_ids.append((type_name, pks[index % len(pks)]))
-            node_ids = [to_global_id(type_name, str(pk)) for type_name, pk in typed_ids]
+            node_ids = [id_of(type_name, pk) for type_name, pk in typed_ids]
             expected_nodes = [expected_node(model, viewer, type_name, pk, first) for type_name, pk in typed_ids]
             malformed = data.draw(st.lists(st.sampled_from(MALFORMED_IDS), max_size=3), label="malformed IDs")
             node_ids += malformed
@@ -568,7 +582,7 @@ def test_every_path_to_an_event_answers_what_the_rules_allow(
             assert response.status_code == 200
             content = b"".join(response.streaming_content).decode()  # the test client closes it at the end
             rows = list(csv.DictReader(io.StringIO(content, newline="")))
-            assert [row["id"] for row in rows] == [to_global_id("Event", str(pk)) for pk in exported]
+            assert [row["id"] for row in rows] == [global_id("Event", pk) for pk in exported]
             other = data.draw(st.sampled_from([user for user in users if user != viewer]), label="another user")
             answer = post(gql, op(SOMEONE_ELSES_JOB, id=job_id), tokens[other])
             assert answer == {
@@ -643,7 +657,7 @@ class Attempt:
         own_type = {"event": "Event", "user": "User", "request": "FriendRequest"}.get(kind, expected_type)
         type_name = self.type_name or own_type
         pk = pks[self.index % len(pks)]
-        return to_global_id(type_name, str(pk)), type_name, pk
+        return id_of(type_name, pk), type_name, pk
 
     def actor_pk(self, built: Built, pk: int | None) -> int:
         """Whose token acts: the drawn user; or, when `close`, the owner of the event, the
@@ -808,7 +822,7 @@ def assert_anonymous(operation: dict, body: dict) -> None:
 def expected_nodes(model: Model, viewer: int, node_ids: list[str], first: int) -> dict:
     nodes = {}
     for i, node_id in enumerate(node_ids):
-        type_name, pk = from_global_id(node_id)
+        type_name, pk = parse_global_id(node_id)
         nodes[f"n{i}"] = expected_node(model, viewer, type_name, int(pk), first)
     return {"data": nodes, "errors": []}
 
@@ -816,8 +830,8 @@ def expected_nodes(model: Model, viewer: int, node_ids: list[str], first: int) -
 def paths_of(built: Built, viewer: int, target: int, date: dt.date, first: int) -> list[tuple[dict, dict | None]]:
     """Operations on every kind of path, each with what the viewer sees (None: not compared)."""
     model = built.model
-    node_ids = [to_global_id("Event", str(pk)) for pk in built.event_pks]
-    node_ids = (node_ids + [to_global_id("User", str(pk)) for pk in built.user_pks])[:NODES_PER_OPERATION]
+    node_ids = [global_id("Event", pk) for pk in built.event_pks]
+    node_ids = (node_ids + [global_id("User", pk) for pk in built.user_pks])[:NODES_PER_OPERATION]
     return [
         (people_operation(model, target, date, first), expected_people(model, viewer, target, date, first)),
         (friends_operation(model, first), expected_friends(model, viewer, first)),
@@ -825,7 +839,7 @@ def paths_of(built: Built, viewer: int, target: int, date: dt.date, first: int) 
         (op(WHO), {"data": {"viewer": {"username": model.people[viewer].username}}, "errors": []}),
         (op(FEED, date=str(date)), None),
         (op(SYNC, since=None, first=first), None),
-        (op(EXPORT_JOB, id=to_global_id("ExportJob", str(MISSING_PK))), {"data": {"exportJob": None}, "errors": []}),
+        (op(EXPORT_JOB, id=global_id("ExportJob", MISSING_PK)), {"data": {"exportJob": None}, "errors": []}),
     ]
 
 
@@ -875,7 +889,7 @@ def test_a_token_logged_out_never_authenticates_again_on_any_path(gql, django_ca
                 assert_anonymous(operation, in_batch)
                 assert_anonymous(operation, by_itself)
             assert not ExportJob.objects.exists()
-            download = gql.http.get(download_url(to_global_id("ExportJob", "1")), HTTP_AUTHORIZATION=f"Bearer {token}")
+            download = gql.http.get(download_url(global_id("ExportJob", 1)), HTTP_AUTHORIZATION=f"Bearer {token}")
             assert download.status_code == 404
             assert download.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
 

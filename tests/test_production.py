@@ -28,6 +28,7 @@ from tests.conftest import utc
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = "config.settings.production"
 STRONG_KEY = "a-production-secret-key-that-is-long-enough-and-random-0123456789-abcdefghij"
+STRONG_ID_KEY = "another-long-random-secret-for-the-ids-0123456789"
 VIEWER_QUERY = {"query": "query WhoAmI { viewer { id } }", "operationName": "WhoAmI"}
 HOME_SCREEN = (ROOT / "tests" / "operations" / "home_screen.graphql").read_text()
 CACHE_REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -83,6 +84,7 @@ class TestProductionSettings:
                 "PATH": os.environ["PATH"],
                 "DJANGO_SETTINGS_MODULE": PRODUCTION,
                 "SECRET_KEY": STRONG_KEY,
+                "GLOBAL_ID_KEY": STRONG_ID_KEY,
                 "ALLOWED_HOSTS": "calendar.example.com",
             },
             capture_output=True,
@@ -91,6 +93,19 @@ class TestProductionSettings:
         )
         assert result.returncode == 0, result.stdout + result.stderr
         assert "no issues" in result.stdout
+
+    def test_check_deploy_warns_when_the_ids_key_is_secret_keys(self):
+        result = django_process(
+            "from django.core.management import call_command\ncall_command('check', deploy=True)",
+            SECRET_KEY=STRONG_KEY,
+            ALLOWED_HOSTS="calendar.example.com",
+        )
+        assert "calendar.W001" in result.stderr and "GLOBAL_ID_KEY is not set" in result.stderr, result.stderr
+
+    def test_a_short_ids_key_is_a_clear_start_up_error(self):
+        result = django_process("", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="example.com", GLOBAL_ID_KEY="short")
+        assert result.returncode != 0
+        assert "ImproperlyConfigured: GLOBAL_ID_KEY must be a random secret of at least 32 characters" in result.stderr
 
     def test_debug_is_off_whatever_the_environment_says(self):
         values = settings_in(["DEBUG"], SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="a.example", DEBUG="true")

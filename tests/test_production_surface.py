@@ -14,7 +14,11 @@ from calendarapp.models import User
 from config.error_views import BAD_HOST_MESSAGE
 from tests.test_production import STRONG_KEY, django_process, settings_in
 
-PRODUCTION_ENV = {"SECRET_KEY": STRONG_KEY, "ALLOWED_HOSTS": "calendar.example.com"}
+PRODUCTION_ENV = {
+    "SECRET_KEY": STRONG_KEY,
+    "ALLOWED_HOSTS": "calendar.example.com",
+    "GLOBAL_ID_KEY": "a-long-random-secret-for-the-ids-of-this-test-0123",
+}
 YEAR = 31536000
 
 

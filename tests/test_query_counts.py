@@ -18,8 +18,8 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
+from calendarapp.ids import global_id
 from calendarapp.models import AuthToken, Event, ExportJob, FriendRequest, User
-from schema.ids import global_id
 from tests import query_snapshots
 from tests.conftest import GraphQLClient, World
 

@@ -18,9 +18,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from calendarapp import tokens
+from calendarapp.ids import global_id
 from calendarapp.models import AuthToken, ExportJob, User, hash_token
 from config.celery import app as celery_app
-from schema.ids import global_id
 from tests.conftest import World
 from tests.test_production import django_process
 

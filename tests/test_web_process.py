@@ -16,6 +16,7 @@ import urllib.error
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection, transaction
 
 from bench.http_load import HOST, OPENER, ROOT, django_env, free_port, graphql_request, web_command, web_server
@@ -142,7 +143,12 @@ def test_a_request_waiting_on_a_row_lock_holds_one_thread_while_the_others_serve
     ada, bob = world.user("ada"), world.user("bob")
     lunch = world.event(ada, utc(2026, 11, 23, 12), title="Lunch")
     ada_token, bob_token = world.token(ada), world.token(bob)
-    env = {**django_env(database_url_for_workers()), "WEB_CONCURRENCY": "1", "EXPORT_ROOT": str(tmp_path / "exports")}
+    env = {
+        **django_env(database_url_for_workers()),
+        "WEB_CONCURRENCY": "1",
+        "EXPORT_ROOT": str(tmp_path / "exports"),
+        "GLOBAL_ID_KEY": settings.GLOBAL_ID_KEY,  # the IDs of the rows made here are the server's
+    }
     update: dict = {}
     with web_server(env, tmp_path / "web.log") as (url, _master):
         with transaction.atomic():

@@ -254,6 +254,13 @@ CELERY_BEAT_SCHEDULE["sweep-auth-tokens"] = {
 
 GRAPHENE = {"SCHEMA": "schema.schema.schema"}
 
+# The secret the API's IDs are encrypted with (calendarapp/ids.py). Unset, it is derived from
+# SECRET_KEY. Changing it changes every ID (clients then sync again from nothing), so
+# production sets it apart from SECRET_KEY, which can then rotate.
+GLOBAL_ID_KEY = os.environ.get("GLOBAL_ID_KEY", "")
+if GLOBAL_ID_KEY and len(GLOBAL_ID_KEY) < 32:
+    raise ImproperlyConfigured("GLOBAL_ID_KEY must be a random secret of at least 32 characters.")
+
 # The GraphQL endpoint's limits (see ../shared/API.md).
 GRAPHQL_MAX_BATCH = 20
 GRAPHQL_MAX_PAGE_SIZE = 100

@@ -9,6 +9,8 @@ from .base import *  # noqa: F403
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key"
+# Set, so that a server process a test starts with other settings makes the same IDs.
+GLOBAL_ID_KEY = "test-only-key-of-the-apis-ids-0123456789"
 ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Whatever the environment says: tests of the "staff" setting override it.

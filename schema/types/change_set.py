@@ -5,12 +5,12 @@ from __future__ import annotations
 import graphene
 from django.conf import settings
 
-from calendarapp.changes import Position
+from calendarapp.changes import Position, StaleCursor
+from calendarapp.ids import global_id
 from loaders.changes import ChangeSet
 
 from ..context import require_viewer
 from ..errors import BadUserInput
-from ..ids import global_id
 from .event import EventType
 
 
@@ -54,7 +54,13 @@ def sync_request(info, since: str | None, first: int | None) -> tuple[Position, 
         raise BadUserInput(f"first must be from 1 to {limit}, got {first}.", field="first")
     if since is None:
         return Position.start(), first
-    position = Position.from_cursor(since)
+    try:
+        position = Position.from_cursor(since)
+    except StaleCursor:
+        raise BadUserInput(
+            "since was made with IDs this server no longer uses: sync again from the start, without since.",
+            field="since",
+        ) from None
     if position is None:
         raise BadUserInput("since is not a cursor of changes.", field="since")
     return position, first

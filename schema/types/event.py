@@ -13,13 +13,14 @@ from ..enums import RsvpStatus, Visibility
 from ..pagination import CountableConnection, connection_field, page_request
 from ..scalars import DateTime
 from .common import loader_field, needs_only_pk, related_or_load
+from .node import Node
 
 
 class EventType(DjangoObjectType):
     class Meta:
         model = Event
         name = "Event"
-        interfaces = (graphene.relay.Node,)
+        interfaces = (Node,)
         fields = ("id", "title", "description", "location", "all_day", "created_at", "updated_at")
 
     starts_at = DateTime(required=True)

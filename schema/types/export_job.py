@@ -4,11 +4,12 @@ import graphene
 from django.urls import reverse
 from graphene_django import DjangoObjectType
 
+from calendarapp.ids import global_id
 from calendarapp.models import ExportJob
 
 from ..enums import ExportStatus
-from ..ids import global_id
 from ..scalars import Date, DateTime
+from .node import Node
 
 
 class ExportJobType(DjangoObjectType):
@@ -18,7 +19,7 @@ class ExportJobType(DjangoObjectType):
     class Meta:
         model = ExportJob
         name = "ExportJob"
-        interfaces = (graphene.relay.Node,)
+        interfaces = (Node,)
         fields = ("id", "created_at")
 
     status = ExportStatus(required=True)

@@ -9,13 +9,14 @@ from loaders.users import UserByIdLoader
 from ..pagination import CountableConnection
 from ..scalars import DateTime
 from .common import related_or_load
+from .node import Node
 
 
 class FriendRequestType(DjangoObjectType):
     class Meta:
         model = FriendRequest
         name = "FriendRequest"
-        interfaces = (graphene.relay.Node,)
+        interfaces = (Node,)
         fields = ("id", "created_at")
 
     from_ = graphene.Field("schema.types.user.UserType", name="from", required=True)

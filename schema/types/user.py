@@ -20,6 +20,7 @@ from ..pagination import CountableConnection, connection_field, page_request
 from ..scalars import Date, DateTime
 from ..windows import event_window
 from .common import loader_field, needs_only_pk
+from .node import Node
 
 # Longer than any username (150) or display name (100), a search could match nothing; and SQLite
 # refuses a LIKE pattern over 50,000 bytes outright.
@@ -30,7 +31,7 @@ class UserType(DjangoObjectType):
     class Meta:
         model = User
         name = "User"
-        interfaces = (graphene.relay.Node,)
+        interfaces = (Node,)
         fields = ("id", "username", "display_name", "timezone", "avatar_url")
 
     display_name = graphene.String(required=True)
