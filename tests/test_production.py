@@ -134,7 +134,7 @@ class TestProductionSettings:
         database = values["DATABASES"]["default"]
         assert (database["HOST"], database["PORT"], database["NAME"]) == ("db.internal", 6543, "calendar")
         assert database["CONN_MAX_AGE"] == 60 and database["CONN_HEALTH_CHECKS"] is True
-        assert database["OPTIONS"]["options"] == "-c statement_timeout=20000"
+        assert database["OPTIONS"]["options"] == "-c statement_timeout=4000"
 
     def test_pgbouncer_mode_drops_startup_options_and_server_side_cursors(self):
         values = settings_in(
@@ -203,12 +203,14 @@ class TestGunicornConfig:
         """A stalled body gets the bridge's JSON 408 before gunicorn gives up on it with a
         plain-text 500; every request ends before the platform's router gives up at 30 s."""
         values = settings_in(
-            ["REQUEST_BODY_TIMEOUT_SECONDS", "REQUEST_DEADLINE_SECONDS"],
+            ["REQUEST_BODY_TIMEOUT_SECONDS", "REQUEST_DEADLINE_SECONDS", "DATABASE_STATEMENT_TIMEOUT_MS"],
             SECRET_KEY=STRONG_KEY,
             ALLOWED_HOSTS="a.example",
         )
         assert values["REQUEST_BODY_TIMEOUT_SECONDS"] < gunicorn_config()["timeout"]
-        assert 0 < values["REQUEST_DEADLINE_SECONDS"] < 30
+        # The deadline is checked between statements: a statement started just before it may
+        # run to its own timeout, which must still end before the router's 30 s.
+        assert 0 < values["REQUEST_DEADLINE_SECONDS"] + values["DATABASE_STATEMENT_TIMEOUT_MS"] / 1000 < 30
 
     def test_workers_follow_web_concurrency(self):
         assert gunicorn_config(WEB_CONCURRENCY="7")["workers"] == 7
@@ -364,7 +366,7 @@ class TestLogFormats:
 def test_postgresql_connections_carry_the_statement_timeout():
     with connection.cursor() as cursor:
         cursor.execute("SHOW statement_timeout")
-        assert cursor.fetchone()[0] == "20s"
+        assert cursor.fetchone()[0] == f"{settings.DATABASE_STATEMENT_TIMEOUT_MS // 1000}s" == "4s"
 
 
 @pytest.mark.postgres_only
