@@ -23,7 +23,6 @@ from django.db.models import Q, QuerySet
 
 from calendarapp.changes import next_change_seq
 from calendarapp.models import AuthToken, Event, FriendRequest, Friendship, Rsvp, User, Visibility
-from calendarapp.rules import seen_by_friends
 
 POWER_USERNAME = "power"
 POWER_DISPLAY_NAME = "Power User"
@@ -327,8 +326,7 @@ def build_event(rng: random.Random, owner_id: int, opens: dt.datetime, closes: d
     duration = rng.randrange(MIN_DURATION_MINUTES, MAX_DURATION_MINUTES + 1, SLOT_MINUTES)
     offset = rng.randrange(0, open_minutes - duration + 1, SLOT_MINUTES)
     starts_at = opens + dt.timedelta(minutes=offset)
-    visibility = weighted_choice(rng, VISIBILITY_CHOICES)
-    return Event(
+    event = Event(
         owner_id=owner_id,
         title=rng.choice(TITLES),
         description=rng.choice(DESCRIPTIONS),
@@ -336,11 +334,10 @@ def build_event(rng: random.Random, owner_id: int, opens: dt.datetime, closes: d
         # Stored in UTC; the arithmetic above is wall-clock time in the local zone.
         starts_at=starts_at.astimezone(dt.UTC),
         ends_at=(starts_at + dt.timedelta(minutes=duration)).astimezone(dt.UTC),
-        visibility=visibility,
-        change_seq=seq,
-        created_seq=seq,
-        shown_to_friends=seen_by_friends(visibility),
+        visibility=weighted_choice(rng, VISIBILITY_CHOICES),
     )
+    event.number_change(seq)  # a new event: never an earlier shown period to keep
+    return event
 
 
 def weighted_choice(rng: random.Random, choices: tuple[list[str], list[int]]) -> str:
