@@ -326,6 +326,7 @@ def build_event(rng: random.Random, owner_id: int, opens: dt.datetime, closes: d
     duration = rng.randrange(MIN_DURATION_MINUTES, MAX_DURATION_MINUTES + 1, SLOT_MINUTES)
     offset = rng.randrange(0, open_minutes - duration + 1, SLOT_MINUTES)
     starts_at = opens + dt.timedelta(minutes=offset)
+    visibility = weighted_choice(rng, VISIBILITY_CHOICES)
     event = Event(
         owner_id=owner_id,
         title=rng.choice(TITLES),
@@ -334,7 +335,7 @@ def build_event(rng: random.Random, owner_id: int, opens: dt.datetime, closes: d
         # Stored in UTC; the arithmetic above is wall-clock time in the local zone.
         starts_at=starts_at.astimezone(dt.UTC),
         ends_at=(starts_at + dt.timedelta(minutes=duration)).astimezone(dt.UTC),
-        visibility=weighted_choice(rng, VISIBILITY_CHOICES),
+        visibility=visibility,
     )
     event.number_change(seq)  # a new event: never an earlier shown period to keep
     return event
