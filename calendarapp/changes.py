@@ -212,12 +212,12 @@ UNION ALL
 SELECT {friend_event_kind}, e.id, e.change_seq
 FROM friend f JOIN {event} e ON e.owner_id = f.owner_id
 WHERE e.change_seq >= %(seq)s AND e.change_seq >= f.since
-    AND (e.visibility IN ({visible}) OR (f.owner_id IN (SELECT owner_id FROM known_friend) AND {event_seen}))
+    AND (e.visibility IN ({visible}) OR ({event_seen} AND f.owner_id IN (SELECT owner_id FROM known_friend)))
 UNION ALL
 SELECT {friend_event_kind}, e.id, f.since
 FROM friend f JOIN {event} e ON e.owner_id = f.owner_id
 WHERE f.since >= %(seq)s AND e.change_seq < f.since
-    AND (e.visibility IN ({visible}) OR (f.owner_id IN (SELECT owner_id FROM known_friend) AND {event_seen}))
+    AND (e.visibility IN ({visible}) OR ({event_seen} AND f.owner_id IN (SELECT owner_id FROM known_friend)))
 UNION ALL
 SELECT '{removed}', e.id, x.until
 FROM former_friend x JOIN {event} e ON e.owner_id = x.owner_id
