@@ -137,7 +137,7 @@ class EventAdmin(admin.ModelAdmin):
     list_filter = ("visibility",)
     search_fields = ("title",)
     raw_id_fields = ("owner",)
-    exclude = ("change_seq", "created_seq", "shown_to_friends")
+    exclude = ("change_seq", "shown_seq", "hidden_seq")
 
     @transaction.atomic
     def save_model(self, request, obj, form, change):

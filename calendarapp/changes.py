@@ -17,14 +17,23 @@ the viewer: its own change, or for a friend's event the start of the friendship 
 new friend's existing events all arrive), or for a former friend's the friendship's
 end. An item is an upsert when the event is in the viewer's scope now
 (`Event.objects.in_sync_scope(viewer)` in calendarapp.rules), else a removal: a
-tombstone, a friend's event made PRIVATE, a former friend's event. A removal is sent
-only for an event the client may hold: the viewer's own, or one its owner showed to
-friends at some time, of an owner whose friendship with the viewer began no later than
-the items already delivered (and, for a former friend, that existed before the friendship
-ended). So no one learns the id of a stranger's event, nor of one its owner always kept
-PRIVATE.
+tombstone, a friend's event made PRIVATE, a former friend's event.
 Whether an item is a removal never depends on how far the cursor has moved within the
 items (only on whether a friendship began by then), so a page boundary cannot hide one.
+
+**Privacy.** A removal is sent only for an event the client may hold: the viewer's own,
+or one that was in the viewer's scope at some time (its owner's friends could see it
+while the viewer was one of them), of an owner whose friendship with the viewer began no
+later than the items already delivered. A client receives an event only while it is in
+scope, so that is every removal it may need; and no one learns the id of an event they
+never could see: a stranger's, one its owner kept PRIVATE, one hidden whenever the two
+were friends (hidden before the friendship began, or shown only after it ended). For
+that, an event records each period during which friends could see it, on the sequence
+(`Event.shown_seq` to `hidden_seq`, the earlier ones as `ShownPeriod` rows), and a
+friendship when it began and ended. For a current friendship the last period says it
+all (friends saw the event since the friendship began if that period ended after); for
+one that ended, an earlier period may be the one that overlaps it: an event held during
+the friendship, hidden, then shown again after the end must still go.
 
 **The cursor** is the position (key, event id) of the last item delivered, or (N + 1, 0)
 once everything up to counter value N is delivered; the first sync starts at (0, 0).
@@ -50,7 +59,7 @@ from typing import TYPE_CHECKING
 from django.db import connection
 
 from .ids import global_id, parse_global_id
-from .models import ChangeCounter, DeletedEvent, EndedFriendship, Event, Friendship
+from .models import ChangeCounter, DeletedEvent, EndedFriendship, Event, Friendship, ShownPeriod
 from .rules import SEEN_BY_FRIENDS
 
 if TYPE_CHECKING:
@@ -163,30 +172,33 @@ def _page_of(items: list[tuple[int, int, str]], first: int, counter: int) -> Cha
 
 
 # The statement, in parts. The cursor is (%(seq)s, %(after_id)s). `friend.since` is when a
-# current friendship began, `ended.until` the last end of a friendship at or after the
-# cursor; `known` are the other users whose events the client may hold: a friendship with
-# them began at a key whose items were (maybe partly) delivered. A friend's event is keyed
-# by its change when that came after the friendship began (read on the (owner, change_seq)
-# index), else by the friendship's start. A former friend counts only until the cursor
-# passes the end of the friendship, so all their items are keyed at the end at the latest
-# (a deletion after the end, too). Tables are filled in by _page_statement.
+# current friendship began; `past` are the viewer's friendships that ended, from `began` to
+# `until`, and `ended.until` the last end of one at or after the cursor; `known` are the
+# other users whose events the client may hold: a friendship with them began at a key
+# whose items were (maybe partly) delivered. A friend's event is keyed by its change when
+# that came after the friendship began (read on the (owner, change_seq) index), else by the
+# friendship's start. A former friend counts only until the cursor passes the end of the
+# friendship, so all their items are keyed at the end at the latest (a deletion after the
+# end, too). Tables are filled in by _page_statement.
 _SCOPE = """
 counter AS (SELECT COALESCE(MAX(value), 0) AS seq FROM {counter}),
 friend AS (
     SELECT friend_id AS owner_id, change_seq AS since FROM {friendship} WHERE user_id = %(viewer)s
 ),
+past AS (
+    SELECT former_friend_id AS owner_id, began_seq AS began, change_seq AS until FROM {ended}
+    WHERE user_id = %(viewer)s
+),
 ended AS (
-    SELECT former_friend_id AS owner_id, MAX(change_seq) AS until FROM {ended}
-    WHERE user_id = %(viewer)s AND change_seq >= %(seq)s GROUP BY former_friend_id
+    SELECT owner_id, MAX(until) AS until FROM past WHERE until >= %(seq)s GROUP BY owner_id
 ),
 known AS (
     SELECT owner_id FROM friend WHERE since < %(seq)s OR (since = %(seq)s AND %(after_id)s > 0)
     UNION
-    SELECT former_friend_id FROM {ended}
-    WHERE user_id = %(viewer)s AND (began_seq < %(seq)s OR (began_seq = %(seq)s AND %(after_id)s > 0))
+    SELECT owner_id FROM past WHERE began < %(seq)s OR (began = %(seq)s AND %(after_id)s > 0)
 ),
 known_friend AS (
-    SELECT owner_id FROM friend WHERE owner_id IN (SELECT owner_id FROM known)
+    SELECT owner_id, since FROM friend WHERE owner_id IN (SELECT owner_id FROM known)
 ),
 former_friend AS (
     SELECT owner_id, until FROM ended
@@ -195,6 +207,21 @@ former_friend AS (
 
 _FRIEND_EVENT_KIND = "CASE WHEN e.visibility IN ({visible}) THEN '{changed}' ELSE '{removed}' END"
 
+# Whether the viewer could see {row} (an event `e` or a tombstone `d`, whose event id is
+# {row}.{id}) while a friendship that has ended lasted: its last shown period, or an
+# earlier one, overlaps the friendship. Only for owners the viewer has stopped being
+# friends with, so a friend of long standing costs one hashed look-up.
+_SEEN_IN_PAST = """({row}.owner_id IN (SELECT owner_id FROM past) AND EXISTS (
+    SELECT 1 FROM past w WHERE w.owner_id = {row}.owner_id AND (
+        ({row}.shown_seq < w.until AND {row}.hidden_seq > w.began)
+        OR EXISTS (SELECT 1 FROM {period} p
+            WHERE p.event_id = {row}.{id} AND p.shown_seq < w.until AND p.hidden_seq > w.began))))"""
+
+# Whether the viewer could see {row}, of a friend `f`, at some time: since the friendship
+# began (friends saw it after that: earlier periods ended before the last one), or in an
+# earlier friendship.
+_SEEN = "({row}.hidden_seq > f.since OR {seen_in_past})"
+
 _ITEMS = """
 SELECT '{changed}' AS kind, id AS event_id, change_seq AS item_key FROM {event}
 WHERE owner_id = %(viewer)s AND change_seq >= %(seq)s
@@ -202,29 +229,27 @@ UNION ALL
 SELECT {friend_event_kind}, e.id, e.change_seq
 FROM friend f JOIN {event} e ON e.owner_id = f.owner_id
 WHERE e.change_seq >= %(seq)s AND e.change_seq >= f.since
-    AND (e.visibility IN ({visible})
-        OR (e.shown_to_friends AND f.owner_id IN (SELECT owner_id FROM known_friend)))
+    AND (e.visibility IN ({visible}) OR ({event_seen} AND f.owner_id IN (SELECT owner_id FROM known_friend)))
 UNION ALL
 SELECT {friend_event_kind}, e.id, f.since
 FROM friend f JOIN {event} e ON e.owner_id = f.owner_id
 WHERE f.since >= %(seq)s AND e.change_seq < f.since
-    AND (e.visibility IN ({visible})
-        OR (e.shown_to_friends AND f.owner_id IN (SELECT owner_id FROM known_friend)))
+    AND (e.visibility IN ({visible}) OR ({event_seen} AND f.owner_id IN (SELECT owner_id FROM known_friend)))
 UNION ALL
 SELECT '{removed}', e.id, x.until
 FROM former_friend x JOIN {event} e ON e.owner_id = x.owner_id
-WHERE e.created_seq < x.until AND (e.visibility IN ({visible}) OR e.shown_to_friends)
+WHERE {event_seen_in_past}
 UNION ALL
 SELECT '{removed}', event_id, change_seq FROM {deleted}
 WHERE owner_id = %(viewer)s AND change_seq >= %(seq)s
 UNION ALL
 SELECT '{removed}', d.event_id, d.change_seq
 FROM known_friend f JOIN {deleted} d ON d.owner_id = f.owner_id
-WHERE d.change_seq >= %(seq)s AND d.shown_to_friends
+WHERE d.change_seq >= %(seq)s AND {tombstone_seen}
 UNION ALL
 SELECT '{removed}', d.event_id, CASE WHEN d.change_seq < x.until THEN d.change_seq ELSE x.until END
 FROM former_friend x JOIN {deleted} d ON d.owner_id = x.owner_id
-WHERE d.change_seq >= %(seq)s AND d.shown_to_friends AND d.created_seq < x.until"""
+WHERE d.change_seq >= %(seq)s AND {tombstone_seen_in_past}"""
 
 _PAGE = """
 WITH {scope}
@@ -255,6 +280,18 @@ def _page_statement() -> str:
         "event": table(Event),
         "deleted": table(DeletedEvent),
     }
-    items = _ITEMS.format(friend_event_kind=_FRIEND_EVENT_KIND.format(**words), **words, **tables)
+    seen_in_past = {
+        "event": _SEEN_IN_PAST.format(row="e", id="id", period=table(ShownPeriod)),
+        "tombstone": _SEEN_IN_PAST.format(row="d", id="event_id", period=table(ShownPeriod)),
+    }
+    items = _ITEMS.format(
+        friend_event_kind=_FRIEND_EVENT_KIND.format(**words),
+        event_seen=_SEEN.format(row="e", seen_in_past=seen_in_past["event"]),
+        event_seen_in_past=seen_in_past["event"],
+        tombstone_seen=_SEEN.format(row="d", seen_in_past=seen_in_past["tombstone"]),
+        tombstone_seen_in_past=seen_in_past["tombstone"],
+        **words,
+        **tables,
+    )
     statement = _PAGE.format(scope=_SCOPE.format(**tables), items=items, counter_kind=COUNTER)
     return " ".join(statement.split())

@@ -19,7 +19,7 @@ from django.db import models
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from .rules import EventQuerySet, ExportJobQuerySet, FriendRequestQuerySet
+from .rules import EventQuerySet, ExportJobQuerySet, FriendRequestQuerySet, seen_by_friends
 from .timezones import validate_timezone
 from .usernames import TAKEN, username_key
 
@@ -39,6 +39,10 @@ class CalendarUserManager(UserManager):
         for user in objs:
             user.username_key = username_key(user.username)
         return super().bulk_create(objs, *args, **kwargs)
+
+
+# Event.hidden_seq of an event its owner's friends see now: after every change number.
+STILL_SHOWN = 2**63 - 1
 
 
 class User(AbstractUser):
@@ -142,11 +146,13 @@ class Event(models.Model):
     # The change sequence number of the event's last change (calendarapp.changes): what
     # delta sync compares with a client's cursor.
     change_seq = models.BigIntegerField(default=0)
-    # When it was created, and whether its owner's friends ever could see it (it was ever
-    # PUBLIC or FRIENDS): delta sync tells a viewer to drop only an event they may have
-    # held, so it never hands out the id of an event its owner always kept PRIVATE.
-    created_seq = models.BigIntegerField(default=0)
-    shown_to_friends = models.BooleanField(default=True)
+    # The last period during which the owner's friends could see the event (it was PUBLIC
+    # or FRIENDS), on the change sequence: from shown_seq until hidden_seq, STILL_SHOWN
+    # while they see it, both 0 if they never have; earlier periods are ShownPeriod rows.
+    # Delta sync tells a viewer to drop only an event that was in their scope at some time,
+    # so it never hands out the id of one its owner hid from them whenever they were friends.
+    shown_seq = models.BigIntegerField(default=0)
+    hidden_seq = models.BigIntegerField(default=0)
 
     objects = EventQuerySet.as_manager()
 
@@ -154,6 +160,23 @@ class Event(models.Model):
         """Rules across fields, checked by the API's services and by the admin's form alike."""
         if self.starts_at and self.ends_at and self.ends_at < self.starts_at:
             raise ValidationError({"ends_at": "endsAt must not be before startsAt."})
+
+    def number_change(self, seq: int) -> ShownPeriod | None:
+        """Number a change of the event, before it is saved: its change_seq, and its shown
+        period if friends begin or stop seeing it. When friends see it again, returns the
+        period that ended before, for the caller to save."""
+        self.change_seq = seq
+        shown, was_shown = seen_by_friends(self.visibility), self.hidden_seq == STILL_SHOWN
+        earlier = None
+        if shown and not was_shown:
+            if self.hidden_seq:  # friends saw it before: keep when
+                earlier = ShownPeriod(
+                    event_id=self.pk, owner_id=self.owner_id, shown_seq=self.shown_seq, hidden_seq=self.hidden_seq
+                )
+            self.shown_seq, self.hidden_seq = seq, STILL_SHOWN
+        elif was_shown and not shown:
+            self.hidden_seq = seq
+        return earlier
 
     class Meta:
         indexes = [
@@ -303,12 +326,28 @@ class DeletedEvent(models.Model):
     event_id = models.BigIntegerField()
     owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     change_seq = models.BigIntegerField()
-    # The event's created_seq and shown_to_friends, as they were when it went.
-    created_seq = models.BigIntegerField(default=0)
-    shown_to_friends = models.BooleanField(default=True)
+    # The event's last shown period (Event.shown_seq), ended by the deletion if friends
+    # saw it then; its earlier ones stay ShownPeriod rows.
+    shown_seq = models.BigIntegerField(default=0)
+    hidden_seq = models.BigIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["owner", "change_seq"], name="deleted_event_owner_seq")]
+
+
+class ShownPeriod(models.Model):
+    """A period, before the last one, during which the owner's friends could see an event
+    (Event.shown_seq has the last): delta sync asks whether a viewer could see an event
+    while a friendship that has ended lasted. Kept when the event is deleted, as its
+    tombstone may need it."""
+
+    event_id = models.BigIntegerField()
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    shown_seq = models.BigIntegerField()
+    hidden_seq = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["event_id"], name="shown_period_event")]
 
 
 def export_storage():

@@ -24,7 +24,6 @@ from django.utils import timezone
 
 from .changes import next_change_seq
 from .models import DeletedEvent, EndedFriendship, Event, FriendRequest, Friendship, Rsvp, User
-from .rules import seen_by_friends
 from .usernames import TAKEN, validate_new_username
 
 EVENT_FIELDS = ("title", "description", "location", "starts_at", "ends_at", "all_day", "visibility")
@@ -102,15 +101,13 @@ def update_event(viewer: User, event_id: int, **fields: Any) -> Event:
 
 
 def save_event(event: Event) -> None:
-    """Save a new or changed event numbered for delta sync (the API's mutations and the
-    admin both save events through here). Call inside the writing transaction."""
-    event.change_seq = next_change_seq()
-    if event._state.adding:
-        event.created_seq = event.change_seq
-        event.shown_to_friends = seen_by_friends(event.visibility)
-    else:  # once friends have seen it, their devices must hear of its changes and its end
-        event.shown_to_friends = event.shown_to_friends or seen_by_friends(event.visibility)
+    """Save a new or changed event numbered for delta sync, with when its owner's friends
+    could see it (the API's mutations and the admin both save events through here).
+    Call inside the writing transaction."""
+    earlier = event.number_change(next_change_seq())
     event.save()
+    if earlier is not None:  # friends see it again: keep when they saw it before
+        earlier.save()
 
 
 def delete_event(viewer: User, event_id: int) -> None:
@@ -119,12 +116,13 @@ def delete_event(viewer: User, event_id: int) -> None:
 
 def remove_event(event: Event) -> None:
     """Delete the event and leave a tombstone for delta sync (for the API and the admin)."""
+    seq = next_change_seq()
     DeletedEvent.objects.create(
         event_id=event.pk,
         owner_id=event.owner_id,
-        change_seq=next_change_seq(),
-        created_seq=event.created_seq,
-        shown_to_friends=event.shown_to_friends,
+        change_seq=seq,
+        shown_seq=event.shown_seq,
+        hidden_seq=min(event.hidden_seq, seq),  # friends who still saw it did until now
     )
     event.delete()
 

@@ -21,7 +21,6 @@ from django.test.utils import CaptureQueriesContext
 from calendarapp.changes import next_change_seq
 from calendarapp.ids import current_key, global_id
 from calendarapp.models import AuthToken, Event, Friendship, Rsvp, User
-from calendarapp.rules import seen_by_friends
 from throttling import counters
 from throttling.passwords import password_checks
 
@@ -110,18 +109,17 @@ class World:
         title: str = "Event",
         **fields: Any,
     ) -> Event:
-        seq = next_change_seq()
-        return Event.objects.create(
+        event = Event(
             owner=owner,
             title=title,
             starts_at=starts_at,
             ends_at=starts_at + dt.timedelta(hours=hours),
             visibility=visibility,
-            change_seq=seq,
-            created_seq=seq,
-            shown_to_friends=seen_by_friends(visibility),
             **fields,
         )
+        event.number_change(next_change_seq())
+        event.save()
+        return event
 
     def rsvp(self, user: User, event: Event, status: str = "GOING") -> Rsvp:
         Event.objects.filter(pk=event.pk).update(change_seq=next_change_seq())

@@ -97,7 +97,7 @@ def test_events_deleted_in_bulk_in_the_admin_leave_tombstones(admin_client, owne
 def test_a_private_event_added_in_the_admin_is_never_shown_to_friends(admin_client, owner, friends_device):
     admin_client.post(f"{EVENTS_URL}add/", event_form(owner, "Secret", visibility="PRIVATE"))
     event = Event.objects.get()
-    assert not event.shown_to_friends
+    assert (event.shown_seq, event.hidden_seq) == (0, 0)  # friends never saw it
     admin_client.post(f"{EVENTS_URL}{event.pk}/delete/", {"post": "yes"})
     friends_device.sync()
     assert friends_device.cache == {}  # and no removal of an id it never held: see test_changes

@@ -478,3 +478,107 @@ def test_a_former_friends_event_deleted_after_the_end_is_removed_across_pages(cl
 
     assert sorted(received(client.sync(first=1))[1]) == sorted(gid(e) for e in [*theirs, hers])
     assert client.cache == {}
+
+
+# --- removals name only what was in the viewer's scope (issue 11) ---------------------------
+# An event friends saw, hidden before the viewer befriended its owner, was never in the
+# viewer's scope: no answer may name it, however the sync is paged and whatever happens to
+# it while they are friends or after.
+
+
+def hidden_before_befriending(world: World, people: People) -> tuple[User, Event, Event]:
+    """A new friend of the viewer with an event shown to friends and, numbered after it, one
+    friends saw before it was made PRIVATE; the friendship begins after both."""
+    newcomer = world.user("nina")
+    shown, hidden = create(newcomer, title="Shown"), create(newcomer, title="Hidden")
+    services.update_event(newcomer, hidden.pk, visibility="PRIVATE")
+    world.befriend(people.viewer, newcomer)
+    return newcomer, shown, hidden
+
+
+def test_an_event_hidden_before_the_friendship_is_not_removed_on_the_first_sync(world, client, people):
+    """Both events are keyed at the friendship's start, and a later change makes the first
+    page say more waits: the page boundary falls between them."""
+    _, shown, _ = hidden_before_befriending(world, people)
+    own = create(people.viewer, title="Numbered after the friendship")
+
+    assert received(client.sync(first=1)) == ([gid(shown), gid(own)], [])
+
+
+def test_an_event_hidden_before_the_friendship_is_not_removed_when_it_ends(world, client, people):
+    newcomer, shown, _ = hidden_before_befriending(world, people)
+    client.sync()
+
+    services.remove_friend(newcomer, people.viewer.pk)
+
+    assert received(client.sync()) == ([], [gid(shown)])
+    assert client.cache == full_fetch(people.viewer)
+
+
+@pytest.mark.parametrize("change", ["edited", "deleted"])
+def test_an_event_hidden_before_the_friendship_is_not_removed_when_it_changes(world, client, people, change):
+    newcomer, _, hidden = hidden_before_befriending(world, people)
+    client.sync()
+
+    if change == "edited":
+        services.update_event(newcomer, hidden.pk, title="Edited while friends")
+    else:
+        services.delete_event(newcomer, hidden.pk)
+
+    assert received(client.sync()) == ([], [])
+
+
+@pytest.mark.parametrize("after_the_end", ["deleted", "shown again"])
+def test_an_event_hidden_throughout_a_friendship_is_not_removed_when_it_ends(world, client, people, after_the_end):
+    """Seen by friends before the friendship and after its end, but not while it lasted."""
+    newcomer, shown, hidden = hidden_before_befriending(world, people)
+    client.sync()
+    services.remove_friend(people.viewer, newcomer.pk)
+
+    if after_the_end == "deleted":
+        services.delete_event(newcomer, hidden.pk)
+    else:
+        services.update_event(newcomer, hidden.pk, visibility="FRIENDS")
+
+    assert received(client.sync()) == ([], [gid(shown)])
+
+
+def test_an_event_shown_only_between_two_friendships_is_not_removed(world, client, people):
+    """The viewer's device held the friend's events during the first friendship; this one
+    friends saw only while the two were not friends."""
+    between = create(people.friend, visibility="PRIVATE")
+    client.sync()
+    services.remove_friend(people.friend, people.viewer.pk)
+    services.update_event(people.friend, between.pk, visibility="FRIENDS")
+    services.update_event(people.friend, between.pk, visibility="PRIVATE")
+    world.befriend(people.viewer, people.friend)
+
+    assert received(client.sync()) == ([], [])
+
+
+# And every event the device may hold still goes, however little its owner's friends
+# see of it now: the server must know when friends saw it, not only when they last did.
+
+
+def test_an_event_held_then_hidden_and_shown_again_after_the_unfriending_is_removed(client, people):
+    event = create(people.friend)
+    client.sync()
+    services.update_event(people.friend, event.pk, visibility="PRIVATE")
+    services.remove_friend(people.friend, people.viewer.pk)
+
+    services.update_event(people.friend, event.pk, visibility="FRIENDS")
+
+    assert received(client.sync()) == ([], [gid(event)])
+    assert client.cache == full_fetch(people.viewer)
+
+
+def test_an_event_held_in_an_earlier_friendship_and_hidden_before_the_next_is_removed(world, client, people):
+    event = create(people.friend)
+    client.sync()
+    services.remove_friend(people.friend, people.viewer.pk)
+    services.update_event(people.friend, event.pk, visibility="PRIVATE")
+
+    world.befriend(people.viewer, people.friend)
+
+    assert received(client.sync()) == ([], [gid(event)])
+    assert client.cache == full_fetch(people.viewer)

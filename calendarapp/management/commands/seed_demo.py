@@ -23,7 +23,6 @@ from django.db.models import Q, QuerySet
 
 from calendarapp.changes import next_change_seq
 from calendarapp.models import AuthToken, Event, FriendRequest, Friendship, Rsvp, User, Visibility
-from calendarapp.rules import seen_by_friends
 
 POWER_USERNAME = "power"
 POWER_DISPLAY_NAME = "Power User"
@@ -328,7 +327,7 @@ def build_event(rng: random.Random, owner_id: int, opens: dt.datetime, closes: d
     offset = rng.randrange(0, open_minutes - duration + 1, SLOT_MINUTES)
     starts_at = opens + dt.timedelta(minutes=offset)
     visibility = weighted_choice(rng, VISIBILITY_CHOICES)
-    return Event(
+    event = Event(
         owner_id=owner_id,
         title=rng.choice(TITLES),
         description=rng.choice(DESCRIPTIONS),
@@ -337,10 +336,9 @@ def build_event(rng: random.Random, owner_id: int, opens: dt.datetime, closes: d
         starts_at=starts_at.astimezone(dt.UTC),
         ends_at=(starts_at + dt.timedelta(minutes=duration)).astimezone(dt.UTC),
         visibility=visibility,
-        change_seq=seq,
-        created_seq=seq,
-        shown_to_friends=seen_by_friends(visibility),
     )
+    event.number_change(seq)  # a new event: never an earlier shown period to keep
+    return event
 
 
 def weighted_choice(rng: random.Random, choices: tuple[list[str], list[int]]) -> str:
