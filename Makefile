@@ -7,7 +7,7 @@
 #   make bench                 the benchmarks (PostgreSQL), then docs/benchmarks.md and docs/benchmarks.png
 #   make bench-ci              the small bench CI runs: asserts SQL counts and answers, never times
 #   make load                  sustained load on the web process (PostgreSQL, Redis), then docs/load.md
-#   make load-ci               the short sustained load CI runs: fails on an error at the fixed rate
+#   make load-ci               the short sustained load CI runs: fails on an error or a login flood that slows the reader
 #   make faults                faults under load (restarts PostgreSQL and Redis!), then docs/faults.md
 #   make faults-ci             the same faults with less data, as CI runs them: fails on a lost write
 #   make clean                 remove the SQLite database, collected static files and caches
@@ -135,12 +135,14 @@ bench-ci: $(STAMP) services
 
 # load: the home screen by its persisted-query hash against the Procfile's web process with
 # PostgreSQL and Redis: a third of the measured capacity at a fixed rate (open loop) for 300 s,
-# then capacity (wrk) for 120 s, worker memory sampled throughout; writes docs/load.md.
+# then capacity (wrk) for 120 s, worker memory sampled throughout, then login floods of 4 and
+# 16 connections while one client reads the home screen; writes docs/load.md.
 load: $(STAMP) services $(WRK)
 	$(PY) -m bench.sustained_load --database-url '$(LOAD_URL)' --redis-url '$(LOAD_REDIS_URL)'
 
-# load-ci: the same, short (3 requests/s for 30 s, 15 s at capacity), as CI runs it: fails on
-# an error at the fixed rate or a failed setup, never on a time or memory figure.
+# load-ci: the same, short (3 requests/s for 30 s, 15 s at capacity, 12 s floods), as CI runs it:
+# fails on an error at the fixed rate, a flood that doubles the reader's p90 or gets no
+# RATE_LIMITED within 5 s, or a failed setup; never on another time or memory figure.
 load-ci: $(STAMP) services $(WRK)
 	$(PY) -m bench.sustained_load --ci --database-url '$(LOAD_URL)' --redis-url '$(LOAD_REDIS_URL)'
 

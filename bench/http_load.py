@@ -147,6 +147,10 @@ def django_env(database_url: str) -> dict[str, str]:
         # The soak measures each worker's memory over 10,000 requests: a recycled worker
         # (gunicorn's max_requests, on in production) would hide any growth.
         GUNICORN_MAX_REQUESTS="0",
+        # The load generators send one viewer's home screen hundreds of times a second, as
+        # thousands of the app's users would: a viewer's cost budget (3,000,000 a minute, about
+        # 1.6 home screens a second) would refuse most of it.
+        VIEWER_COST_BUDGET=str(10**15),
         DATABASE_URL=database_url,
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         PYTHONUNBUFFERED="1",

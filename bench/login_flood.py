@@ -47,13 +47,13 @@ from bench.http_load import (
     prepare_database,
     web_server,
 )
-from bench.probes import PersistedHomeScreen, Probe
-from bench.sustained_load import latency_summary
+from bench.probes import PersistedHomeScreen, Probe, latency_summary
 
 FRIENDS = 100
 DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/calendar_bench_flood"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
 MAX_P90_RATIO = 2.0
+LIMITED_WITHIN = 5  # seconds from a flood's start to its first RATE_LIMITED
 
 FLOOD_LUA = """\
 -- Written by bench/login_flood.py: logins with a wrong password, each for another username and
@@ -119,7 +119,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL, help="the web process's REDIS_URL")
     parser.add_argument("--seconds", type=float, default=20, help="length of each phase")
     parser.add_argument("--floods", default="4,16", help="wrk connections of each flood, comma-separated")
-    parser.add_argument("--limited-within", type=float, default=5, help="seconds until the first RATE_LIMITED")
+    parser.add_argument(
+        "--limited-within", type=float, default=LIMITED_WITHIN, help="seconds until the first RATE_LIMITED"
+    )
     parser.add_argument("--output", type=Path)
     parser.add_argument("--ci", action="store_true", help="shorter phases (10 s), as CI runs it")
     args = parser.parse_args(argv)
@@ -194,8 +196,8 @@ def flood(url: str, token: str, connections: int, seconds: float, one_address: b
     }
 
 
-def judge(results: dict, limited_within: float) -> list[str]:
-    """What failed, in words (empty when the run passed)."""
+def judge(results: dict, limited_within: float = LIMITED_WITHIN) -> list[str]:
+    """What failed, in words (empty when the run passed); sets each flood's `p90_ratio`."""
     problems = []
     alone_p90 = results["alone"]["latency_ms"]["p90"]
     for phase in [{"reader": results["alone"], "name": "alone"}, *results["floods"]]:
@@ -212,9 +214,30 @@ def judge(results: dict, limited_within: float) -> list[str]:
     return problems
 
 
+def run_floods(url: str, token: str, seconds: float, sizes: list[int]) -> dict:
+    """The reader alone, then during each flood, then during the largest flood from one address,
+    against the web process at `url` (whose Redis holds no earlier run's counts)."""
+    results: dict = {"seconds": seconds, "alone": read_alone(url, token, seconds), "floods": []}
+    print(f"alone: {results['alone']['latency_ms']}", flush=True)
+    for connections in sizes:
+        phase = flood(url, token, connections, seconds)
+        results["floods"].append(phase)
+        print(f"flood of {connections}: {_phase_text(phase)}", flush=True)
+        time.sleep(2)  # the gate's credit refills a little; the next phase starts near alike
+    phase = flood(url, token, max(sizes), seconds, one_address=True)
+    results["floods"].append(phase)
+    print(f"flood of {phase['connections']} from one address: {_phase_text(phase)}", flush=True)
+    return results
+
+
+def server_env(database_url: str, redis_url: str) -> dict[str, str]:
+    """The web process as behind the platform's router, whose X-Forwarded-For it trusts."""
+    return {**django_env(database_url), "REDIS_URL": redis_url, "TRUSTED_PROXY_COUNT": "1"}
+
+
 def run(args: argparse.Namespace) -> dict:
     prepare_database(args.database_url, FRIENDS)
-    env = {**django_env(args.database_url), "REDIS_URL": args.redis_url, "TRUSTED_PROXY_COUNT": "1"}
+    env = server_env(args.database_url, args.redis_url)
     results: dict = {
         "mode": "ci" if args.ci else "full",
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -222,28 +245,19 @@ def run(args: argparse.Namespace) -> dict:
         "machine": machine(),
         "settings": {"friends": FRIENDS, "seconds": args.seconds, **gunicorn_shape(env)},
     }
-    _flush_redis_database(args.redis_url)
+    flush_redis_database(args.redis_url)
     with web_server(env, OUTPUT_DIR / "login_flood-web.log") as (url, _master):
         token = login(url)
         by_hash, with_query = persisted_home_screen_bodies()
         check_home_screen(url, token, FRIENDS, with_query)
         check_home_screen(url, token, FRIENDS, by_hash)
-        results["alone"] = read_alone(url, token, args.seconds)
-        print(f"alone: {results['alone']['latency_ms']}", flush=True)
-        results["floods"] = []
-        for connections in args.flood_sizes:
-            phase = flood(url, token, connections, args.seconds)
-            results["floods"].append(phase)
-            print(f"flood of {connections}: {_phase_text(phase)}", flush=True)
-            time.sleep(2)  # the gate's credit refills a little; the next phase starts near alike
-        phase = flood(url, token, max(args.flood_sizes), args.seconds, one_address=True)
-        results["floods"].append(phase)
-        print(f"flood of {phase['connections']} from one address: {_phase_text(phase)}", flush=True)
+        results |= run_floods(url, token, args.seconds, args.flood_sizes)
     return results
 
 
-def _flush_redis_database(url: str) -> None:
-    """The bench's own Redis database starts empty: no count of an earlier run's flood."""
+def flush_redis_database(url: str) -> None:
+    """The bench's own Redis database starts empty: no count of an earlier run's flood, no
+    persisted query of an earlier run."""
     import redis
 
     with redis.Redis.from_url(url, socket_timeout=5) as client:

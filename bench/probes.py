@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import statistics
 import threading
 import time
 import urllib.error
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bench.http_load import OPENER, graphql_request, persisted_home_screen_bodies
@@ -124,3 +125,17 @@ def readiness(base_url: str) -> int:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
+
+
+def percentile(values: Sequence[float], percent: float) -> float | None:
+    """Nearest rank: the smallest value with at least `percent`% of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(percent / 100 * len(ordered))) - 1]
+
+
+def latency_summary(latencies_ms: Sequence[float]) -> dict[str, float | None]:
+    figures = {f"p{p}": percentile(latencies_ms, p) for p in (50, 90, 99)}
+    figures["max"] = max(latencies_ms, default=None)
+    return {key: None if value is None else round(value, 1) for key, value in figures.items()}

@@ -11,13 +11,17 @@ mobile app's Apollo client does:
 2. a fixed rate, --rate or a third of that capacity, for --fixed-seconds: an open-loop generator
    (below) sends each request at its scheduled time whatever earlier ones took, and counts
    latency from that time, so a stalled server cannot hide behind a client that waits for it;
-3. at capacity: wrk, closed loop at --concurrency, for --capacity-seconds.
+3. at capacity: wrk, closed loop at --concurrency, for --capacity-seconds;
+4. a login flood (bench/login_flood.py): one client reading the home screen alone, then while
+   wrk floods logins with wrong passwords from ever new usernames and addresses over
+   --flood-sizes connections, for --flood-seconds each (issue 11).
 
 Through 2 and 3 each gunicorn worker's RSS is read every --sample-seconds (recycling is off,
 GUNICORN_MAX_REQUESTS=0), and its least-squares slope against the requests served says
 whether memory is flat. Writes bench-output/sustained_load.json (-ci.json with --ci) and,
-outside --ci, docs/load.md. Exits 1 when a request failed at the fixed rate or the setup
-failed, never for a time or memory figure. Everything is bounded in time and stays on
+outside --ci, docs/load.md. Exits 1 when a request failed at the fixed rate, when the flood
+left the reader's p90 over twice its p90 alone or got no RATE_LIMITED within seconds, or the
+setup failed; never for any other time or memory figure. Everything is bounded in time and stays on
 127.0.0.1.
 """
 
@@ -26,7 +30,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import queue
 import statistics
 import sys
@@ -42,6 +45,7 @@ from pathlib import Path
 import psycopg2
 import redis
 
+from bench import login_flood
 from bench.environment import _git_commit as git_commit
 from bench.http_load import (
     OUTPUT_DIR,
@@ -49,7 +53,6 @@ from bench.http_load import (
     WARMUP_SECONDS,
     WrkResult,
     check_home_screen,
-    django_env,
     gunicorn_shape,
     login,
     machine,
@@ -61,7 +64,7 @@ from bench.http_load import (
     write_wrk_script,
 )
 from bench.load_report import DOCS_FILE, errors_text, render
-from bench.probes import PersistedHomeScreen, Probe
+from bench.probes import PersistedHomeScreen, Probe, latency_summary, percentile
 
 FRIENDS = 100
 DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/calendar_bench_load"
@@ -87,6 +90,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=64, help="client threads of the open-loop generator")
     parser.add_argument("--timeout", type=float, default=10, help="seconds a fixed-rate request may take")
     parser.add_argument("--sample-seconds", type=float, default=5, help="seconds between RSS samples")
+    parser.add_argument("--flood-seconds", type=float, default=20, help="length of each login-flood phase")
+    parser.add_argument("--flood-sizes", default="4,16", help="wrk connections of each login flood")
     parser.add_argument("--output", type=Path, help="default: bench-output/sustained_load.json (-ci.json with --ci)")
     parser.add_argument("--ci", action="store_true", help=f"short run: {CI_RATE:g}/s for 30 s, 15 s at capacity")
     args = parser.parse_args(argv)
@@ -94,9 +99,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.output = args.output or OUTPUT_DIR / ("sustained_load-ci.json" if args.ci else "sustained_load.json")
     if args.ci:
         args.rate = args.rate or CI_RATE
-        args.fixed_seconds, args.capacity_seconds, args.sample_seconds = 30, 15, 2
+        args.fixed_seconds, args.capacity_seconds, args.sample_seconds, args.flood_seconds = 30, 15, 2, 12
     if args.rate is not None and args.rate <= 0:
         parser.error("--rate must be positive")
+    args.flood_sizes = [int(size) for size in args.flood_sizes.split(",") if size.strip()]
     return args
 
 
@@ -166,20 +172,6 @@ def client_loop(send: Send, waiting: queue.SimpleQueue, outcomes: list[Outcome],
 
 
 # --- figures ----------------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], percent: float) -> float | None:
-    """Nearest rank: the smallest value with at least `percent`% of the values at or below it."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(percent / 100 * len(ordered))) - 1]
-
-
-def latency_summary(latencies_ms: Sequence[float]) -> dict[str, float | None]:
-    figures = {f"p{p}": percentile(latencies_ms, p) for p in (50, 90, 99)}
-    figures["max"] = max(latencies_ms, default=None)
-    return {key: None if value is None else round(value, 1) for key, value in figures.items()}
 
 
 def fixed_rate_summary(outcomes: list[Outcome], rate: float, seconds: float, resent: int) -> dict:
@@ -369,7 +361,8 @@ def service_versions(database_url: str, redis_url: str) -> dict[str, str]:
 def run(args: argparse.Namespace) -> dict:
     began = time.monotonic()
     prepare_database(args.database_url, FRIENDS)
-    env = {**django_env(args.database_url), "REDIS_URL": args.redis_url}
+    env = login_flood.server_env(args.database_url, args.redis_url)
+    login_flood.flush_redis_database(args.redis_url)
     settings = {
         "friends": FRIENDS,
         **gunicorn_shape(env),
@@ -389,6 +382,9 @@ def run(args: argparse.Namespace) -> dict:
         token = login(url)
         script = write_wrk_script(Path(tmp), token, register_home_screen(url, token))
         results |= measure(url, master, token, script, args)
+        print(f"login flood: {args.flood_seconds:g} s a phase", flush=True)
+        results["login_flood"] = login_flood.run_floods(url, token, args.flood_seconds, args.flood_sizes)
+        results["login_flood"]["problems"] = login_flood.judge(results["login_flood"])
     results["elapsed_s"] = round(time.monotonic() - began, 1)  # the whole run, seeding included
     return results
 
@@ -441,7 +437,9 @@ def main(argv: list[str] | None = None) -> int:
     failed = results["fixed_rate"]["errors"]
     if failed:
         print(f"FAILED: {failed} requests failed at the fixed rate: {results['fixed_rate']['errors_by_class']}")
-    return 1 if failed else 0
+    for problem in results["login_flood"]["problems"]:
+        print(f"FAILED: login flood: {problem}")
+    return 1 if failed or results["login_flood"]["problems"] else 0
 
 
 if __name__ == "__main__":

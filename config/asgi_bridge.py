@@ -34,6 +34,12 @@ from config.deadline import RECEIVED_AT
 from config.run_slot import run_slot
 
 Environ = dict[str, Any]
+
+# The WSGI environ key in which Django asks for its answer to be held back this many seconds
+# (schema/view.py, for a rate-limited request). The bridge waits on the event loop, holding
+# no thread and spending no CPU: a client that hammers the server with attempts it refuses
+# gets few answers a second, however fast it asks.
+ANSWER_DELAY = "calendar.answer_delay"
 WSGIApp = Callable[[Environ, Callable], Iterable[bytes]]
 
 
@@ -165,6 +171,9 @@ class BufferedWSGIBridge:
         environ[RECEIVED_AT] = received_at
         thread = await self.threads.take_idle()
         status, headers, answer = await self.threads.run_reserved(thread, self.start_response_in_thread, environ)
+        delay = environ.get(ANSWER_DELAY)
+        if isinstance(delay, float | int) and delay > 0:
+            await asyncio.sleep(delay)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         if isinstance(answer, bytes):
             await send({"type": "http.response.body", "body": answer})

@@ -46,6 +46,7 @@ from .errors import (
     FORBIDDEN,
     PERSISTED_QUERY_NOT_FOUND,
     QUERY_TOO_COMPLEX,
+    RATE_LIMITED,
     RateLimited,
     error_body,
     format_error,
@@ -103,6 +104,12 @@ class OperationResult:
     operation_name: str | None = None
     # Seconds the client should wait before trying again (a rate limit), for Retry-After.
     retry_after: int | None = None
+
+    @property
+    def rate_limited(self) -> bool:
+        """Whether a rate limit refused the operation or any of its fields (a login)."""
+        codes = ((error.get("extensions") or {}).get("code") for error in self.body.get("errors") or ())
+        return RATE_LIMITED in codes
 
 
 def refused(message: str, status: int = 400, code: str = BAD_REQUEST) -> OperationResult:

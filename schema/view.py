@@ -19,6 +19,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 
+from config.asgi_bridge import ANSWER_DELAY
 from config.deadline import Deadline, DeadlineExceeded
 
 from .auth import ANONYMOUS, Credentials, CsrfRejected, authenticate, challenge, malformed_header
@@ -98,6 +99,10 @@ class GraphQLView(View):
             return json_response(error_body(message, INTERNAL_SERVER_ERROR), status=503)
         results = self.run_all(request, operations, credentials, via_get)
         request.graphql_operation_names = [result.operation_name for result in results]
+        if any(result.rate_limited for result in results):
+            # Held back on the event loop (config/asgi_bridge.py): a flood of refused attempts
+            # gets its refusals slowly, and with them its next attempts.
+            request.META[ANSWER_DELAY] = settings.RATE_LIMITED_ANSWER_DELAY
         if is_batch:
             # 503 when the deadline left no operation run at all, as for a single operation.
             none_ran = all(result.status == DEADLINE_STATUS for result in results)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from django.core.wsgi import get_wsgi_application
 
-from config.asgi_bridge import BufferedWSGIBridge, wsgi_environ
+from config.asgi_bridge import ANSWER_DELAY, BufferedWSGIBridge, wsgi_environ
 from config.deadline import RECEIVED_AT
 from config.run_slot import run_slot
 
@@ -376,3 +376,31 @@ class TestEnviron:
     def test_a_header_with_underscores_cannot_pose_as_a_dashed_one(self):
         scope = http_scope(headers=[(b"x_forwarded_proto", b"https")])
         assert "HTTP_X_FORWARDED_PROTO" not in wsgi_environ(scope, b"")
+
+
+class HeldBackApp:
+    """Answers /held after asking the bridge to hold its answer back (as a rate-limited one is)."""
+
+    def __call__(self, environ, start_response):
+        if environ["PATH_INFO"] == "/held":
+            environ[ANSWER_DELAY] = 0.5
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [environ["PATH_INFO"].encode()]
+
+
+def test_an_answer_held_back_waits_on_the_event_loop_not_on_a_thread():
+    """The held answer comes after its delay, while the worker's one thread serves the others."""
+    bridge = BufferedWSGIBridge(HeldBackApp(), max_body_bytes=1024, body_timeout=5, threads=1)
+
+    async def scenario() -> None:
+        started = time.monotonic()
+        held = asyncio.create_task(serve(bridge, http_scope(path="/held")))
+        await asyncio.sleep(0.05)
+        for index in range(3):
+            status, _, body, _ = await asyncio.wait_for(serve(bridge, http_scope(path=f"/quick/{index}")), 0.4)
+            assert (status, body) == (200, f"/quick/{index}".encode())
+        assert not held.done()
+        status, _, body, _ = await asyncio.wait_for(held, 5)
+        assert (status, body) == (200, b"/held") and time.monotonic() - started >= 0.5
+
+    asyncio.run(scenario())

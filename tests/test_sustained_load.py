@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bench import probes, sustained_load as load
+from bench import load_report, login_flood, probes, sustained_load as load
 from bench.http_load import parse_wrk
 
 ANSWERS = {
@@ -181,10 +181,10 @@ def test_fixed_rate_summary_classifies_errors_and_measures_the_send_rate():
 
 def test_percentile_is_the_nearest_rank():
     hundred = list(range(100, 0, -1))  # unsorted on purpose
-    assert [load.percentile(hundred, p) for p in (50, 90, 99, 100)] == [50, 90, 99, 100]
-    assert load.percentile([7.0], 99) == 7.0
-    assert load.percentile([3, 1, 2], 50) == 2
-    assert load.percentile([], 50) is None
+    assert [probes.percentile(hundred, p) for p in (50, 90, 99, 100)] == [50, 90, 99, 100]
+    assert probes.percentile([7.0], 99) == 7.0
+    assert probes.percentile([3, 1, 2], 50) == 2
+    assert probes.percentile([], 50) is None
 
 
 def test_slope_is_the_least_squares_line_per_1000_requests():
@@ -254,3 +254,53 @@ def test_wrk_summary_counts_socket_status_and_graphql_errors_from_wrk_output():
     assert summary["errors"] == 10
     assert summary["error_rate_pct"] == round(100 * 10 / 229, 3)
     assert summary["latency_ms"] == {"p50": 520.33, "p75": 600.1, "p90": 700.0, "p99": 1100.0, "max": 1210.0}
+
+
+def flood_phase(connections: int, p90: float, first: int | None, one_address: bool = False, failed=()) -> dict:
+    reader = {
+        "requests": 100,
+        "failed": list(failed),
+        "latency_ms": {"p50": p90 // 2, "p90": p90, "p99": p90, "max": p90},
+    }
+    return {
+        "connections": connections,
+        "one_address": one_address,
+        "logins": 300,
+        "passwords_checked": 200,
+        "passwords_checked_per_s": 16.7,
+        "rate_limited": 100,
+        "other": 0,
+        "first_rate_limited_s": first,
+        "reader": reader,
+    }
+
+
+def flood_results(*phases: dict) -> dict:
+    alone = {"requests": 120, "failed": [], "latency_ms": {"p50": 50.0, "p90": 100.0, "p99": 120.0, "max": 130.0}}
+    return {"seconds": 12, "alone": alone, "floods": list(phases)}
+
+
+def test_the_login_flood_passes_when_the_reader_keeps_within_twice_its_p90_and_refusals_come():
+    results = flood_results(flood_phase(4, 150, 1), flood_phase(16, 200, 2), flood_phase(16, 900, 1, one_address=True))
+    assert login_flood.judge(results) == []
+    assert [phase["p90_ratio"] for phase in results["floods"]] == [1.5, 2.0, 9.0]
+
+
+def test_the_login_flood_fails_on_a_slow_reader_a_late_refusal_or_a_failed_read():
+    results = flood_results(
+        flood_phase(4, 201, 1), flood_phase(16, 120, None), flood_phase(16, 100, 9, True, ["timeout"])
+    )
+    assert login_flood.judge(results, limited_within=5) == [
+        "reader requests failed (16): ['timeout']",
+        "4 flooding connections: the reader's p90 is 2.01x alone",
+        "16 flooding connections: no RATE_LIMITED within 5 s",
+        "16 flooding connections: no RATE_LIMITED within 5 s",
+    ]
+
+
+def test_the_login_flood_section_of_the_page_shows_every_phase():
+    results = flood_results(flood_phase(4, 150, 1), flood_phase(16, 200, 2), flood_phase(16, 120, 1, one_address=True))
+    results["problems"] = login_flood.judge(results)
+    page = "\n".join(load_report.flood_section(results))
+    assert "| 16 connections, one address | 300 | 200 | 16.7 | 100 | 1 s | 100 | 60 | 120 | 1.20 |" in page
+    assert "Verdict: the reader's p90 stayed within twice its p90 alone" in page

@@ -527,3 +527,15 @@ def test_a_password_check_counts_against_the_requests_deadline(gql, alice, hashi
         pytest.fail("checked a password after the deadline")
     assert type(refused.value).__name__ == "DeadlineExceeded"
     assert expired.cuts == {"password checks": 1} and hashing.checks == 0
+
+
+def test_a_rate_limited_answer_is_held_back_by_the_web_process(gql, alice):
+    """The bridge (config/asgi_bridge.py) waits RATE_LIMITED_ANSWER_DELAY before it sends such an answer."""
+    body = {"query": LOGIN, "variables": {"u": "alice", "p": "wrong"}}
+    answered = gql.http.post("/graphql", body, content_type="application/json")
+    assert "calendar.answer_delay" not in answered.wsgi_request.META
+    for _ in range(10):
+        gql.http.post("/graphql", body, content_type="application/json")
+    refused = gql.http.post("/graphql", body, content_type="application/json")
+    assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert refused.wsgi_request.META["calendar.answer_delay"] == 1.0

@@ -345,6 +345,9 @@ if VIEWER_COST_BUDGET < GRAPHQL_MAX_COST:
         f"VIEWER_COST_BUDGET ({VIEWER_COST_BUDGET:,}) must be at least GRAPHQL_MAX_COST ({GRAPHQL_MAX_COST:,}), "
         "or an operation within the limits could never run."
     )
+# Seconds the web process holds back an answer that says RATE_LIMITED (on its event loop: no
+# thread, no CPU), so that a client flooding the server with refused attempts gets few answers.
+RATE_LIMITED_ANSWER_DELAY = env_number("RATE_LIMITED_ANSWER_DELAY", 1.0, float)
 # How many proxies in front of the app append to X-Forwarded-For (the platform's router: 1).
 # The client's address is the entry the farthest trusted proxy appended; 0 ignores the header.
 TRUSTED_PROXY_COUNT = env_number("TRUSTED_PROXY_COUNT", 0)
