@@ -139,3 +139,25 @@ def test_a_staff_session_in_graphiql_runs_anything(client, world, trusted_only):
     )
     assert response.status_code == 200, response.content
     assert response.json() == {"data": {"viewer": {"username": "admin", "friendCount": 0}}}
+
+
+def test_the_build_step_writes_the_manifest_the_setting_names():
+    """bin/post_compile writes var/trusted-documents.json, which GRAPHQL_TRUSTED_DOCUMENTS may name
+    by a path relative to the project's folder."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.test_production import ROOT, settings_in
+
+    written = ROOT / "var" / "trusted-documents.json"
+    env = {"PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}  # the build's `python`
+    done = subprocess.run([str(ROOT / "bin" / "post_compile")], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(written.read_text())["operations"]
+    values = settings_in(
+        ["GRAPHQL_TRUSTED_DOCUMENTS"],
+        settings_module="config.settings.dev",
+        GRAPHQL_TRUSTED_DOCUMENTS="var/trusted-documents.json",
+    )
+    assert values["GRAPHQL_TRUSTED_DOCUMENTS"] == str(written)

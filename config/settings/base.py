@@ -309,7 +309,11 @@ GRAPHQL_PERSISTED_QUERY_BYTES_PER_DAY = env_number("GRAPHQL_PERSISTED_QUERY_BYTE
 # Trusted documents (schema/trusted_documents.py): the path of the manifest of the app's
 # operations, written by `manage.py trusted_documents` from GRAPHQL_OPERATIONS_DIR. When set,
 # non-staff clients may run only those operations; unset (the default), any valid operation.
+# A relative path is taken from the project's folder (bin/post_compile writes
+# var/trusted-documents.json at build time).
 GRAPHQL_TRUSTED_DOCUMENTS = os.environ.get("GRAPHQL_TRUSTED_DOCUMENTS", "")
+if GRAPHQL_TRUSTED_DOCUMENTS:
+    GRAPHQL_TRUSTED_DOCUMENTS = str(BASE_DIR / GRAPHQL_TRUSTED_DOCUMENTS)
 GRAPHQL_OPERATIONS_DIR = BASE_DIR / "tests" / "operations"
 # Log every SQL statement the GraphQL endpoint runs to the console.
 GRAPHQL_LOG_SQL = env_bool("GRAPHQL_LOG_SQL", False)
