@@ -61,6 +61,21 @@ class AuthTokenInline(admin.TabularInline):
         return token_status(token)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, not edited: a friendship is two rows made and ended together, an RSVP changes
+    its event for delta sync, and a token is made by `login` or `signup` only; the API keeps
+    them right."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(User)
 class CalendarUserAdmin(UserAdmin):
     fieldsets = UserAdmin.fieldsets + (("Calendar", {"fields": ("display_name", "timezone", "avatar_url")}),)
@@ -93,7 +108,7 @@ class TokenStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuthToken)
-class AuthTokenAdmin(admin.ModelAdmin):
+class AuthTokenAdmin(ReadOnlyAdmin):
     """Every token, to find and revoke devices. Tokens are made by `login` and `signup` only,
     and deleted by the sweep once ended; revoking is the one change made here."""
 
@@ -105,15 +120,6 @@ class AuthTokenAdmin(admin.ModelAdmin):
     readonly_fields = fields
     ordering = ("-last_used_at", "-pk")
     actions = ("revoke_selected",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_revoke_permission(self, request) -> bool:
         return request.user.has_perm("calendarapp.change_authtoken")
@@ -151,20 +157,6 @@ class EventAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for event in queryset.order_by("pk"):
             services.remove_event(event)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shown, not edited: a friendship is two rows made and ended together, and an RSVP
-    changes its event for delta sync; the API's mutations keep both right."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(FriendRequest)
