@@ -232,9 +232,9 @@ def flood_section(flood: dict) -> list[str]:
         f"One client reads the home screen by its hash, one request after another, alone and then during "
         f"each flood, {number(flood['seconds'], 0)} s a phase. A flood is wrk (at the lowest CPU priority: "
         "a real attack's clients are other machines) sending logins with a wrong password as fast as its "
-        "connections allow, each for a new username and, but in the last phase, from a new address "
-        "(`X-Forwarded-For` behind one trusted proxy, as behind the platform's router): only the password "
-        "checks' share of the CPU stops those, then the answers held back a second on the event loop.",
+        "connections allow, each for a new username and from a new address (`X-Forwarded-For` behind one "
+        "trusted proxy, as behind the platform's router), so that only the password checks' share of the CPU "
+        "stops them; the last phase sends all from one address, whose failed logins are counted.",
         "",
         *table(headers, rows, right_from=1),
         "",
