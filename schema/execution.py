@@ -14,6 +14,7 @@ of client never serve the other.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -23,6 +24,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.signals import setting_changed
+from django.db import Error as DatabaseDriverError
 from graphql import (
     DocumentNode,
     GraphQLError,
@@ -44,10 +46,12 @@ from .errors import (
     BAD_REQUEST,
     BAD_USER_INPUT,
     FORBIDDEN,
+    INTERNAL_SERVER_ERROR,
     PERSISTED_QUERY_NOT_FOUND,
     QUERY_TOO_COMPLEX,
     RATE_LIMITED,
     RateLimited,
+    database_failure_message,
     error_body,
     format_error,
     rate_limited_body,
@@ -57,6 +61,7 @@ from .schema import schema
 from .trusted_documents import NOT_TRUSTED, trusted_documents
 
 GRAPHQL_SCHEMA = schema.graphql_schema
+logger = logging.getLogger("calendar.graphql")
 
 
 class LiteralValuesRule(ValuesOfCorrectTypeRule):
@@ -201,14 +206,23 @@ def _refusal_of(
 
 
 def _execute(document: DocumentNode, variables, operation_name: str | None, context: Any) -> OperationResult:
-    result = execute(
-        GRAPHQL_SCHEMA,
-        document,
-        context_value=context,
-        variable_values=variables,
-        operation_name=operation_name,
-        execution_context_class=CalendarExecutionContext,
-    )
+    try:
+        result = execute(
+            GRAPHQL_SCHEMA,
+            document,
+            context_value=context,
+            variable_values=variables,
+            operation_name=operation_name,
+            execution_context_class=CalendarExecutionContext,
+        )
+    except DatabaseDriverError as error:
+        # Raised outside any field: a mutation's COMMIT, or the connection lost as its
+        # transaction ended (PostgreSQL restarting). Whether it committed is unknown to us too.
+        message = database_failure_message(error)
+        if message is None:
+            raise
+        logger.warning("Database failure ending an operation: %s", error)
+        return OperationResult(error_body(message, INTERNAL_SERVER_ERROR), 503)
     if result.data is None and result.errors and all(error.path is None for error in result.errors):
         # Rejected before execution (variables that do not fit their types): no data at all.
         return OperationResult({"errors": [format_error(error, BAD_USER_INPUT) for error in result.errors]}, 400)

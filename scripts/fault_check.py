@@ -76,7 +76,7 @@ from bench.http_load import (
     worker_pids,
 )
 from bench.probes import PersistedHomeScreen, Probe, ProbeLog, readiness, timed_request
-from schema.ids import pk_from_global_id  # with the servers' key: bench.environment.BENCH_GLOBAL_ID_KEY
+from calendarapp.ids import parse_global_id  # with the servers' key: bench.environment.BENCH_GLOBAL_ID_KEY
 
 DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/calendar_bench_faults"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
@@ -241,7 +241,7 @@ class Load:
 def request_export(url: str, token: str, first: dt.date, last: dt.date | None = None) -> tuple[Probe, int | None]:
     days = {"from": first.isoformat(), "to": (last or first).isoformat()}
     probe, payload = graphql_call(url, operation("request_events_export", input=days), token, "requestEventsExport")
-    return probe, pk_from_global_id(payload["job"]["id"], "ExportJob", field="id") if payload else None
+    return probe, parse_global_id(payload["job"]["id"])[1] if payload else None
 
 
 # --- the processes: PostgreSQL, Redis, the Celery worker, the gunicorn workers ---------------
@@ -259,7 +259,8 @@ class CeleryWorker:
         readies = self.log().count(" ready.")
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                ["bash", "-c", f"exec {procfile_command('worker')}"],
+                # `env` takes the line's VAR=value prefixes (`exec` alone would not); exec keeps one pid.
+                ["bash", "-c", f"exec env {procfile_command('worker')}"],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,

@@ -562,3 +562,33 @@ def test_a_connection_lost_mid_request_answers_every_field_clearly_and_logs_once
     assert {error["extensions"]["code"] for error in answer.errors} == {"INTERNAL_SERVER_ERROR"}
     logged = [record for record in caplog.records if record.name == "calendar.errors"]
     assert len(logged) == 1 and logged[0].levelno == logging.WARNING
+
+
+def test_a_database_lost_as_a_mutation_commits_is_a_503_with_a_code_not_a_500(
+    transactional_db, gql, world, monkeypatch
+):
+    """PostgreSQL shutting down while a mutation's transaction commits (scripts/fault_check.py
+    met it once): the error escapes every field, so the operation answers it."""
+    import psycopg2
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    def lost(self):
+        raise django_error_from(psycopg2.OperationalError("server closed the connection unexpectedly"), "lost")
+
+    token = world.token(world.user("ada"))
+    with monkeypatch.context() as patched:
+        patched.setattr(BaseDatabaseWrapper, "commit", lost)
+        answer = gql(
+            'mutation { createEvent(input: {title: "Lunch", startsAt: "2026-11-23T12:00:00Z", '
+            'endsAt: "2026-11-23T13:00:00Z"}) { event { id } } }',
+            token=token,
+        )
+    assert answer.status == 503
+    assert answer.body == {
+        "errors": [
+            {
+                "message": "The database is unavailable; try again shortly.",
+                "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+            }
+        ]
+    }
