@@ -280,6 +280,9 @@ GRAPHQL_MAX_FIELD_REPEATS = 10  # one field in one selection: validation is quad
 GRAPHQL_MAX_COST = 100_000  # each field, times the page sizes of the connections around it
 # Parsed and validated documents each process keeps, by the query's SHA-256.
 GRAPHQL_DOCUMENT_CACHE_SIZE = 512
+# Queries run by their compiled plan (schema/plans); False: every operation through graphql-core's
+# path (the reference the differential tests compare the plans with; an escape hatch in production).
+GRAPHQL_COMPILED_PLANS = env_bool("GRAPHQL_COMPILED_PLANS", True)
 # Who may see the schema (schema/introspection.py): introspection (__schema, __type) and
 # graphql-core's "Did you mean ...?" suggestions in error messages. "everyone", or "staff"
 # (users with is_staff, by session in GraphiQL or by token), production's default.
