@@ -106,6 +106,16 @@ class DataLoader:
                 self.dispatch()
         return future
 
+    def values(self, keys: Sequence[Hashable]) -> list[Any]:
+        """Each key's value, or its error as an Exception, the missing ones loaded now in one
+        batch (with any keys already queued): for a caller that has all its keys at once, a
+        compiled plan's level or another loader's batch."""
+        for key in keys:
+            self.load(key)
+        self.dispatch()
+        cache = self._cache
+        return [cache[key].outcome() for key in keys]
+
     def fail(self, error: Exception) -> None:
         """Fail the queued keys with `error`, without loading them."""
         queue, self._queue = self._queue, []

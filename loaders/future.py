@@ -37,6 +37,12 @@ class Future:
             raise self._error
         return self._value
 
+    def outcome(self) -> Any:
+        """The value, or the error (returned, not raised); only once done."""
+        if not self._done:
+            raise RuntimeError("The future is still pending.")
+        return self._value if self._error is None else self._error
+
     def when_done(self, callback: Callable[[], None]) -> None:
         """Call `callback` once the future is done (now, if it is)."""
         if self._done:

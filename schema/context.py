@@ -67,7 +67,12 @@ class RequestContext:
 
 
 def require_viewer(info) -> User:
-    viewer = info.context.viewer
+    return logged_in_viewer(info.context)
+
+
+def logged_in_viewer(context: RequestContext) -> User:
+    """The context's viewer; UNAUTHENTICATED when no one is logged in."""
+    viewer = context.viewer
     if viewer is None:
         raise Unauthenticated()
     return viewer

@@ -57,6 +57,7 @@ from .errors import (
     rate_limited_body,
 )
 from .executor import CalendarExecutionContext
+from .plans import run_planned
 from .schema import schema
 from .trusted_documents import NOT_TRUSTED, trusted_documents
 
@@ -171,7 +172,7 @@ def run_operation(
             refusal = OperationResult(rate_limited_body(limited), 429, retry_after=limited.retry_after)
     if refusal is None and query is not None and query_hash is not None and not trusted_only:
         persisted_queries.register(query_hash, query, context.client)
-    result = refusal or _execute(prepared.document, variables, operation_name, context)
+    result = refusal or _execute(prepared.document, operation, variables, operation_name, context)
     result.operation_name = operation.name.value if operation and operation.name else operation_name
     return _for_audience(result, shows_schema)
 
@@ -205,7 +206,13 @@ def _refusal_of(
     return None
 
 
-def _execute(document: DocumentNode, variables, operation_name: str | None, context: Any) -> OperationResult:
+def _execute(
+    document: DocumentNode, operation: OperationDefinitionNode, variables, operation_name: str | None, context: Any
+) -> OperationResult:
+    if settings.GRAPHQL_COMPILED_PLANS:
+        data = run_planned(GRAPHQL_SCHEMA, document, operation, variables, context)
+        if data is not None:
+            return OperationResult({"data": data})
     try:
         result = execute(
             GRAPHQL_SCHEMA,
