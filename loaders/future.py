@@ -26,6 +26,13 @@ class Future:
         future._value = value
         return future
 
+    @classmethod
+    def failed(cls, error: BaseException) -> Future:
+        future = cls()
+        future._done = True
+        future._error = error
+        return future
+
     def done(self) -> bool:
         return self._done
 
@@ -36,12 +43,6 @@ class Future:
         if self._error is not None:
             raise self._error
         return self._value
-
-    def outcome(self) -> Any:
-        """The value, or the error (returned, not raised); only once done."""
-        if not self._done:
-            raise RuntimeError("The future is still pending.")
-        return self._value if self._error is None else self._error
 
     def when_done(self, callback: Callable[[], None]) -> None:
         """Call `callback` once the future is done (now, if it is)."""

@@ -42,6 +42,8 @@ class NodeById(Batched):
     """`node(id:)`: the object of the ID's type and key through that type's loader (and so
     its visibility rule); null for an ID that is not one of ours or of no node type."""
 
+    one_loader = False
+
     def __init__(self) -> None:
         super().__init__(UserByIdLoader, parent_key=None, arguments=lambda _, id: parse_global_id(id))
 

@@ -190,6 +190,7 @@ class _Compiler:
             return
         if is_leaf_type(named):
             plan.serialize = named.serialize
+            plan.leaf_type = named
         elif is_object_type(named):
             plan.object_plans = {named.name: self._object_plan(named, nodes)}
         elif is_abstract_type(named):

@@ -14,13 +14,15 @@ path (schema/plans/runner.py), which reports it exactly.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
-from graphql import GraphQLBoolean, GraphQLID, GraphQLInt, GraphQLString
+from graphql import GraphQLBoolean, GraphQLEnumType, GraphQLID, GraphQLInt, GraphQLString
 from graphql.pyutils import Undefined
 
 from calendarapp.ids import global_id
 
+from ..scalars import DateTime
 from .plan import ATTRIBUTE, GLOBAL_ID, TYPENAME, FallBack, FieldPlan
 
 # graphql-core's own serializers return these values unchanged; anything else goes through them.
@@ -45,10 +47,22 @@ def is_filled(field: FieldPlan) -> bool:
     )
 
 
-def make_filler(fields: list[FieldPlan]) -> Callable[[list[Any], list[dict]], None]:
-    """The generated function `fill(parents, outs)` of a selection's fields."""
-    namespace: dict[str, Any] = {"FallBack": FallBack, "global_id": global_id, "serialized": serialized}
-    lines = ["def fill(parents, outs):", "    for parent, out in zip(parents, outs):"]
+def make_filler(fields: list[FieldPlan]) -> Callable[[list[Any], list[dict], dict], None]:
+    """The generated function `fill(parents, outs, ids)` of a selection's fields (`ids`: the
+    run's IDs made so far, by type name and primary key)."""
+    namespace: dict[str, Any] = {
+        "FallBack": FallBack,
+        "global_id": global_id,
+        "serialized": serialized,
+        "datetime": datetime,
+        "UTC": UTC,
+    }
+    lines = ["def fill(parents, outs, ids):"]
+    # The IDs already made in this run, by type (an event's owner is the same user many times).
+    for index, field in enumerate(fields):
+        if field.source == GLOBAL_ID:
+            lines.append(f"    ids_{index} = ids.setdefault({field.type_name!r}, {{}})")
+    lines.append("    for parent, out in zip(parents, outs):")
     for index, field in enumerate(fields):
         key = repr(field.response_key)
         if not is_filled(field):
@@ -58,13 +72,14 @@ def make_filler(fields: list[FieldPlan]) -> Callable[[list[Any], list[dict]], No
         elif field.source == GLOBAL_ID:
             lines.append("        pk = parent.pk")
             lines.append("        if pk is None: raise FallBack('an object without a primary key')")
-            lines.append(f"        out[{key}] = global_id({field.type_name!r}, pk)")
+            lines.append(f"        made = ids_{index}.get(pk)")
+            lines.append(f"        if made is None: made = ids_{index}[pk] = global_id({field.type_name!r}, pk)")
+            lines.append(f"        out[{key}] = made")
         else:
             serializer = f"serialize_{index}"
             namespace[serializer] = field.serialize
-            passed = _PASSED_AS_IS.get(field.serialize)
             converted = f"serialized({serializer}, value)"
-            expression = f"value if {passed.format(v='value')} else {converted}" if passed else converted
+            expression = _shortcut(field, index, namespace) or converted
             lines.append(f"        value = parent.{field.attname}")
             if field.non_null:
                 lines.append(f"        if value is None: raise FallBack('null for ' + {key})")
@@ -74,6 +89,37 @@ def make_filler(fields: list[FieldPlan]) -> Callable[[list[Any], list[dict]], No
     source = "\n".join(lines) + "\n"
     exec(compile(source, "<plan filler>", "exec"), namespace)  # noqa: S102 - our own generated code
     return namespace["fill"]
+
+
+def _shortcut(field: FieldPlan, index: int, namespace: dict[str, Any]) -> str | None:
+    """An expression giving the serialized `value` without a call where the type allows."""
+    converted = f"serialized(serialize_{index}, value)"
+    passed = _PASSED_AS_IS.get(field.serialize)
+    if passed is not None:
+        return f"value if {passed.format(v='value')} else {converted}"
+    if getattr(field.leaf_type, "graphene_type", None) is DateTime:
+        # orjson writes a UTC datetime exactly as DateTime.serialize does (its isoformat); not
+        # every offset (one of seconds), so only UTC, which is what the database gives.
+        return f"value if value.__class__ is datetime and value.tzinfo is UTC else {converted}"
+    if isinstance(field.leaf_type, GraphQLEnumType):
+        namespace[f"names_{index}"] = _enum_names(field.leaf_type)
+        return f"(names_{index}.get(value) if value.__class__ is str else None) or {converted}"
+    return None
+
+
+def _enum_names(enum_type: GraphQLEnumType) -> dict[str, str]:
+    """What the enum's serializer answers for each string value it takes (asked once)."""
+    raw_values = [value.value for value in enum_type.values.values()]
+    graphene_enum = getattr(getattr(enum_type, "graphene_type", None), "_meta", None)
+    if graphene_enum is not None:
+        raw_values += [member.value for member in graphene_enum.enum]
+    names = {}
+    for raw in raw_values:
+        if isinstance(raw, str):
+            name = enum_type.serialize(raw)
+            if isinstance(name, str) and name:
+                names[raw] = name
+    return names
 
 
 def serialized(serialize: Callable[[Any], Any], value: Any) -> Any:

@@ -45,6 +45,7 @@ class FieldPlan:
     item_non_null: bool = False
     # A leaf's serializer, or the plans of an object's possible types (one for an object type).
     serialize: Callable[[Any], Any] | None = None
+    leaf_type: Any = None
     object_plans: dict[str, TypePlan | None] | None = None
     abstract: bool = False
 
@@ -57,7 +58,7 @@ class TypePlan:
 
     object_type: GraphQLObjectType
     fields: list[FieldPlan]
-    fill: Callable[[list[Any], list[dict]], None]
+    fill: Callable[[list[Any], list[dict], dict], None]
     rest: list[FieldPlan]
 
 

@@ -51,6 +51,7 @@ class PlanRun:
         # Loader class -> the fields waiting on it: (field, keys, the answers' objects); oldest first.
         self.waiting: dict[type[DataLoader], list[tuple[FieldPlan, list[Hashable], list[dict]]]] = {}
         self.arguments: dict[int, dict[str, Any]] = {}
+        self.ids: dict[str, dict[Any, str]] = {}
 
     def run(self, plan: OperationPlan) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -69,7 +70,7 @@ class PlanRun:
 
     def walk(self, plan: TypePlan, sources: list[Any], outs: list[dict]) -> None:
         """Fill each of `outs` with `plan`'s fields of the matching source."""
-        plan.fill(sources, outs)
+        plan.fill(sources, outs, self.ids)
         for field in plan.rest:
             source = field.source
             if source == ATTRIBUTE:
@@ -96,6 +97,10 @@ class PlanRun:
             arguments = declaration.arguments_of(self.context, self.arguments_of(field))
         except Exception as error:
             raise FallBack(f"arguments of {key}") from error
+        if declaration.one_loader:
+            keys = declaration.keys_of(sources, arguments)
+            self.waiting.setdefault(declaration.loader, []).append((field, keys, outs))
+            return
         by_loader: dict[type[DataLoader], tuple[list, list]] = {}
         for parent, out in zip(sources, outs, strict=True):
             located = declaration.locate(parent, arguments)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from operator import attrgetter
+from typing import Any, ClassVar
 
 import graphene_django_optimizer as gql_optimizer
 
@@ -43,6 +44,18 @@ class Batched:
         if self.login_required:
             logged_in_viewer(context)
         return self.arguments(context, **field_arguments) if self.arguments is not None else ()
+
+    # Whether every parent's value comes from `loader` (`keys_of` applies), not one by one.
+    one_loader: ClassVar[bool] = True
+
+    def keys_of(self, parents: list[Any], arguments: Any) -> list[Hashable]:
+        """`loader`'s key for each parent (for a class with `one_loader`)."""
+        if self.parent_key is None:
+            return [arguments] * len(parents)
+        parent_value = attrgetter(self.parent_key)
+        if self.arguments is None:
+            return [parent_value(parent) for parent in parents]
+        return [(parent_value(parent), *arguments) for parent in parents]
 
     def locate(self, parent: Any, arguments: Any) -> tuple[type[DataLoader], Hashable] | None:
         """The loader and key of this parent's value (None: the value is null, nothing to load)."""
