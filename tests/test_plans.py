@@ -118,3 +118,12 @@ def test_other_offsets_are_why_only_utc_is_left_to_orjson():
     paris = dt.datetime(2026, 3, 29, 1, 30, tzinfo=zoneinfo.ZoneInfo("Europe/Paris"))
     assert orjson.dumps(odd) != orjson.dumps(DateTime.serialize(odd))
     assert paris.tzinfo is not dt.UTC
+
+
+@pytest.mark.django_db
+def test_a_possible_type_the_selection_asks_nothing_of_still_has_a_plan(gql, outcomes):
+    power, token = seed(2)
+    user_id = run(gql, "{ viewer { id } }", {}, token).ok()["viewer"]["id"]
+    query = "query ($id: ID!) { node(id: $id) { ... on Event { title } } }"
+    assert run(gql, query, {"id": user_id}, token).ok() == {"node": {}}
+    assert outcomes == {"planned": 2}

@@ -37,11 +37,11 @@ def run_planned(
     variable_values = get_variable_values(schema, operation.variable_definitions or (), variables or {})
     if isinstance(variable_values, list):  # errors: graphql-core's path reports them
         return None
-    plan = plan_for(schema, document, operation, variable_values)
-    if plan is None:
-        outcomes["unplannable"] += 1
-        return None
     try:
+        plan = plan_for(schema, document, operation, variable_values)
+        if plan is None:
+            outcomes["unplannable"] += 1
+            return None
         data = PlanRun(schema, context, variable_values).run(plan)
     except FallBack as reason:
         outcomes["fell back"] += 1

@@ -86,6 +86,8 @@ def make_filler(fields: list[FieldPlan]) -> Callable[[list[Any], list[dict], dic
                 lines.append(f"        out[{key}] = {expression}")
             else:
                 lines.append(f"        out[{key}] = None if value is None else ({expression})")
+    if not fields:  # a possible type of an interface the selection asks nothing of
+        lines.append("        pass")
     source = "\n".join(lines) + "\n"
     exec(compile(source, "<plan filler>", "exec"), namespace)  # noqa: S102 - our own generated code
     return namespace["fill"]
