@@ -70,7 +70,7 @@ from calendarapp.changes import Position
 from calendarapp.ids import MAX_PK, TYPE_CODES, global_id
 from calendarapp.models import AuthToken, ExportJob, FriendRequest, Rsvp, User, hash_token
 from loaders.pagination import offset_to_cursor
-from schema.execution import GRAPHQL_SCHEMA
+from schema.schema import GRAPHQL_SCHEMA
 from tests.conftest import World, sealed_id, utc
 from tests.test_http import CODES
 
