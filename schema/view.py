@@ -32,9 +32,9 @@ from .errors import (
     database_failure_message,
     error_body,
 )
-from .execution import OperationResult, refused, run_operation
 from .instrumentation import recording_sql
 from .persisted_queries import MalformedPersistedQuery, requested_hash
+from .pipeline import OperationResult, refused, run_operation
 
 logger = logging.getLogger("calendar.graphql")
 

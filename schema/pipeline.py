@@ -1,7 +1,19 @@
-"""Running one GraphQL operation: its variables checked, its document found
-(schema/documents.py), then execution with `CalendarExecutionContext`, every error given
-its code, and error messages without graphql-core's suggestions for a client that may not
-see the schema.
+"""One GraphQL operation, from the request's fields to its answer, stage by stage:
+
+1. its variables checked (schema/variables.py);
+2. its document found and prepared: persisted query, trusted documents, limits, parse,
+   validation, the process's cache (schema/documents.py);
+3. the operation selected, and refused if it may not run here (a subscription, a mutation
+   over GET);
+4. its estimated cost checked (schema/limits.py) and spent from the client's budget
+   (throttling/budget.py);
+5. a query sent with its hash registered as a persisted query (schema/persisted_queries.py);
+6. executed (schema/executor.py), every error given its code;
+7. error messages without graphql-core's suggestions for a client that may not see the
+   schema (schema/introspection.py).
+
+`run_operation` calls them in that order; the HTTP view (schema/view.py) reads the request
+before and serializes the answer after.
 """
 
 from __future__ import annotations
@@ -73,7 +85,7 @@ def run_operation(
     query_hash: str | None = None,
 ) -> OperationResult:
     """Run one operation, given by its query, its persisted query's hash, or both; every
-    error in the answer carries its code."""
+    error in the answer carries its code. The stages of the module's docstring, in order."""
     problem = variables_refusal(variables)
     if problem is not None:
         return refused(problem, code=BAD_USER_INPUT)
