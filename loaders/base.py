@@ -3,7 +3,7 @@
 graphene 3 executes synchronously, so `promise`'s loader resolves every key on
 its own (measured: 30 users with their events, 31 queries). Here `load()`
 returns a pending `Future`; the loader is queued on the request's
-`LoaderRegistry`, and `schema.executor.CalendarExecutionContext` dispatches
+`LoaderRegistry`, and `schema.graphql_core_path.CalendarExecutionContext` dispatches
 queued loaders only once it has walked every field it can reach, so one level's
 keys all arrive in one batch (the same 30 users: 2 queries).
 """

@@ -8,7 +8,8 @@
 4. its estimated cost checked (schema/limits.py) and spent from the client's budget
    (throttling/budget.py);
 5. a query sent with its hash registered as a persisted query (schema/persisted_queries.py);
-6. executed (schema/executor.py), every error given its code;
+6. executed: by its compiled plan (schema/plans/), else by graphql-core's executor with our
+   DataLoaders (schema/graphql_core_path.py), every error given its code;
 7. error messages without graphql-core's suggestions for a client that may not see the
    schema (schema/introspection.py).
 
@@ -25,7 +26,6 @@ from typing import Any
 from django.conf import settings
 from django.db import Error as DatabaseDriverError
 from graphql import DocumentNode, OperationDefinitionNode, OperationType
-from graphql.execution import execute
 from graphql.utilities import get_operation_ast
 
 from throttling import budget
@@ -44,7 +44,7 @@ from .errors import (
     format_error,
     rate_limited_body,
 )
-from .executor import CalendarExecutionContext
+from .graphql_core_path import execute_reference
 from .plans import run_planned
 from .schema import GRAPHQL_SCHEMA
 from .trusted_documents import trusted_documents
@@ -152,14 +152,7 @@ def _execute(
         if data is not None:
             return OperationResult({"data": data})
     try:
-        result = execute(
-            GRAPHQL_SCHEMA,
-            document,
-            context_value=context,
-            variable_values=variables,
-            operation_name=operation_name,
-            execution_context_class=CalendarExecutionContext,
-        )
+        result = execute_reference(document, variables, operation_name, context)
     except DatabaseDriverError as error:
         # Raised outside any field: a mutation's COMMIT, or the connection lost as its
         # transaction ended (PostgreSQL restarting). Whether it committed is unknown to us too.

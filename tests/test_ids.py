@@ -24,7 +24,7 @@ from graphql import parse
 from calendarapp.ids import MAX_PK, TYPE_CODES, global_id, parse_global_id
 from calendarapp.models import Event, ExportJob, FriendRequest, Friendship, User
 from schema.errors import BadUserInput
-from schema.executor import direct_reader
+from schema.graphql_core_path import direct_reader
 from schema.ids import pk_from_global_id
 from schema.schema import schema
 from schema.types.node import Node

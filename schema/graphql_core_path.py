@@ -1,4 +1,10 @@
-"""graphql-core's synchronous executor, taught to wait for DataLoader futures.
+"""graphql-core's executor, taught to wait for DataLoader futures: the one module that uses
+graphql-core's execution internals (`graphql.execution`), so that a new graphql-core (3.3
+renames `ExecutionContext` to `Executor`) is a change here only. Other modules use what it
+exports (`__all__`): `execute_reference` runs an operation, and `collect_fields`,
+`collect_subfields`, `get_field_def`, `get_argument_values` and `get_variable_values` are
+graphql-core's own field collection and value coercion, for code that walks a document as
+execution does.
 
 A resolver may return a pending `loaders.future.Future` (from `loaders.base.DataLoader.load`).
 The executor keeps walking every other field it can reach, so all the keys of a
@@ -20,17 +26,70 @@ from django.db import transaction
 from graphene.relay.node import GlobalID
 from graphene.types.resolver import dict_or_attr_resolver
 from graphene_django import DjangoObjectType
-from graphql import GraphQLError, GraphQLObjectType, is_leaf_type, is_non_null_type, is_object_type, located_error
-from graphql.execution import ExecutionContext
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLSchema,
+    is_leaf_type,
+    is_non_null_type,
+    is_object_type,
+    located_error,
+)
+from graphql.execution import ExecutionContext, ExecutionResult, execute
+from graphql.execution.collect_fields import collect_fields, collect_sub_fields
 from graphql.execution.execute import get_field_def
-from graphql.execution.values import get_argument_values
+from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.pyutils import Path, Undefined, is_iterable
 
 from calendarapp.ids import global_id
 from config.deadline import Deadline, DeadlineExceeded
 from loaders.future import Future
 
+from .schema import GRAPHQL_SCHEMA
 from .types.node import OpaqueGlobalIDType
+
+__all__ = [
+    "CalendarExecutionContext",
+    "ExecutionResult",
+    "collect_fields",
+    "collect_subfields",
+    "execute_reference",
+    "get_argument_values",
+    "get_field_def",
+    "get_variable_values",
+]
+
+
+def execute_reference(
+    document: DocumentNode, variables: dict[str, Any] | None, operation_name: str | None, context: Any
+) -> ExecutionResult:
+    """Run the operation `operation_name` of `document` (valid, prepared by schema/documents.py)
+    with `variables` and `context`, through graphql-core's executor and `CalendarExecutionContext`.
+    Variables that do not fit their types come back as errors without a path and no data."""
+    return execute(
+        GRAPHQL_SCHEMA,
+        document,
+        context_value=context,
+        variable_values=variables,
+        operation_name=operation_name,
+        execution_context_class=CalendarExecutionContext,
+    )
+
+
+def collect_subfields(
+    schema: GraphQLSchema,
+    fragments: dict[str, FragmentDefinitionNode],
+    variable_values: dict[str, Any],
+    return_type: GraphQLObjectType,
+    field_nodes: list[FieldNode],
+) -> dict[str, list[FieldNode]]:
+    """The fields selected under `field_nodes` (one response key's nodes) on `return_type`, by
+    response key, fragments and @skip/@include applied: graphql-core's `collect_sub_fields`."""
+    return collect_sub_fields(schema, fragments, variable_values, return_type, field_nodes)
+
 
 # A direct read's answer when the field needs the full path (an error to report).
 FALL_BACK = object()
