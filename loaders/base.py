@@ -21,14 +21,13 @@ from .future import Future
 class LoaderRegistry:
     """The loaders of one request, and the queue of those with keys to dispatch.
 
-    With `batching` off, every load runs its own query at once and nothing is
-    primed: the naive server the benchmarks compare against (one query per
-    friend and per event), never used to serve requests.
+    `schedule` and `prime` say when queued keys are loaded and whether primed values are
+    kept; the benchmarks' naive baseline (bench/naive.py) overrides them to load every key
+    asked with `load` at once, alone, and keep nothing primed.
     """
 
-    def __init__(self, context: Any, batching: bool = True) -> None:
+    def __init__(self, context: Any) -> None:
         self.context = context
-        self.batching = batching
         self._instances: dict[type[DataLoader], DataLoader] = {}
         self._pending: deque[DataLoader] = deque()
 
@@ -40,7 +39,14 @@ class LoaderRegistry:
         return loader
 
     def schedule(self, loader: DataLoader) -> None:
+        """`loader` has keys queued since its last dispatch: it waits for its turn."""
         self._pending.append(loader)
+
+    def prime(self, loader: DataLoader, key: Hashable, value: Any) -> None:
+        """Keep `value`, which another query already fetched, as `loader`'s for `key`, unless it
+        has that key already or is loading it."""
+        if key not in loader._outcomes and key not in loader._queue:
+            loader._outcomes[key] = value
 
     def has_pending(self) -> bool:
         return bool(self._pending)
@@ -105,11 +111,9 @@ class DataLoader:
             return Future.failed(outcome) if isinstance(outcome, Exception) else Future.resolved(outcome)
         future = self._queue.get(key)
         if future is None:
-            if not self._queue and self.registry.batching:
-                self.registry.schedule(self)
             future = self._queue[key] = Future()
-            if not self.registry.batching:
-                self.dispatch()
+            if len(self._queue) == 1:
+                self.registry.schedule(self)
         return future
 
     def values(self, keys: Sequence[Hashable]) -> list[Any]:
@@ -129,8 +133,7 @@ class DataLoader:
 
     def prime(self, key: Hashable, value: Any) -> None:
         """Cache a value another query already fetched, so nobody fetches it again."""
-        if key not in self._outcomes and key not in self._queue and self.registry.batching:
-            self._outcomes[key] = value
+        self.registry.prime(self, key, value)
 
     def dispatch(self, extra_keys: Sequence[Hashable] = ()) -> None:
         """Load the queued keys (and `extra_keys`, which have no future) in one batch."""
