@@ -15,6 +15,8 @@ from collections.abc import Callable, Hashable, Sequence
 from functools import partial
 from typing import Any, ClassVar
 
+from config.deadline import Deadline, DeadlineExceeded
+
 from .future import Future
 
 
@@ -54,9 +56,14 @@ class LoaderRegistry:
     def dispatch_next(self) -> None:
         self._pending.popleft().dispatch()
 
-    def dispatch_all(self) -> None:
+    def dispatch_all(self, deadline: Deadline | None = None) -> None:
+        """Dispatch the queued loaders, and those their batches queue, until none is left.
+        Once `deadline` has passed, what is still queued fails with DeadlineExceeded instead."""
         while self._pending:
-            self.dispatch_next()
+            if deadline is not None and deadline.expired():
+                self.fail_pending(DeadlineExceeded(deadline))
+            else:
+                self.dispatch_next()
 
     def fail_pending(self, error: Exception) -> None:
         """Fail every queued key with `error` instead of loading it (the request's deadline
