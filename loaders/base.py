@@ -3,7 +3,7 @@
 graphene 3 executes synchronously, so `promise`'s loader resolves every key on
 its own (measured: 30 users with their events, 31 queries). Here `load()`
 returns a pending `Future`; the loader is queued on the request's
-`LoaderRegistry`, and `schema.executor.CalendarExecutionContext` dispatches
+`LoaderRegistry`, and `schema.graphql_core_path.CalendarExecutionContext` dispatches
 queued loaders only once it has walked every field it can reach, so one level's
 keys all arrive in one batch (the same 30 users: 2 queries).
 """
@@ -15,20 +15,21 @@ from collections.abc import Callable, Hashable, Sequence
 from functools import partial
 from typing import Any, ClassVar
 
+from config.deadline import Deadline, DeadlineExceeded
+
 from .future import Future
 
 
 class LoaderRegistry:
     """The loaders of one request, and the queue of those with keys to dispatch.
 
-    With `batching` off, every load runs its own query at once and nothing is
-    primed: the naive server the benchmarks compare against (one query per
-    friend and per event), never used to serve requests.
+    `schedule` and `prime` say when queued keys are loaded and whether primed values are
+    kept; the benchmarks' naive baseline (bench/naive.py) overrides them to load every key
+    asked with `load` at once, alone, and keep nothing primed.
     """
 
-    def __init__(self, context: Any, batching: bool = True) -> None:
+    def __init__(self, context: Any) -> None:
         self.context = context
-        self.batching = batching
         self._instances: dict[type[DataLoader], DataLoader] = {}
         self._pending: deque[DataLoader] = deque()
 
@@ -40,7 +41,14 @@ class LoaderRegistry:
         return loader
 
     def schedule(self, loader: DataLoader) -> None:
+        """`loader` has keys queued since its last dispatch: it waits for its turn."""
         self._pending.append(loader)
+
+    def prime(self, loader: DataLoader, key: Hashable, value: Any) -> None:
+        """Keep `value`, which another query already fetched, as `loader`'s for `key`, unless it
+        has that key already or is loading it."""
+        if key not in loader._outcomes and key not in loader._queue:
+            loader._outcomes[key] = value
 
     def has_pending(self) -> bool:
         return bool(self._pending)
@@ -48,9 +56,14 @@ class LoaderRegistry:
     def dispatch_next(self) -> None:
         self._pending.popleft().dispatch()
 
-    def dispatch_all(self) -> None:
+    def dispatch_all(self, deadline: Deadline | None = None) -> None:
+        """Dispatch the queued loaders, and those their batches queue, until none is left.
+        Once `deadline` has passed, what is still queued fails with DeadlineExceeded instead."""
         while self._pending:
-            self.dispatch_next()
+            if deadline is not None and deadline.expired():
+                self.fail_pending(DeadlineExceeded(deadline))
+            else:
+                self.dispatch_next()
 
     def fail_pending(self, error: Exception) -> None:
         """Fail every queued key with `error` instead of loading it (the request's deadline
@@ -105,11 +118,9 @@ class DataLoader:
             return Future.failed(outcome) if isinstance(outcome, Exception) else Future.resolved(outcome)
         future = self._queue.get(key)
         if future is None:
-            if not self._queue and self.registry.batching:
-                self.registry.schedule(self)
             future = self._queue[key] = Future()
-            if not self.registry.batching:
-                self.dispatch()
+            if len(self._queue) == 1:
+                self.registry.schedule(self)
         return future
 
     def values(self, keys: Sequence[Hashable]) -> list[Any]:
@@ -129,8 +140,7 @@ class DataLoader:
 
     def prime(self, key: Hashable, value: Any) -> None:
         """Cache a value another query already fetched, so nobody fetches it again."""
-        if key not in self._outcomes and key not in self._queue and self.registry.batching:
-            self._outcomes[key] = value
+        self.registry.prime(self, key, value)
 
     def dispatch(self, extra_keys: Sequence[Hashable] = ()) -> None:
         """Load the queued keys (and `extra_keys`, which have no future) in one batch."""

@@ -75,7 +75,7 @@ def test_an_error_in_a_loader_falls_back_and_is_reported_as_graphql_core_reports
 
 @pytest.mark.django_db
 def test_a_plan_is_compiled_once_per_document_and_directive_values(gql, outcomes):
-    from schema.execution import GRAPHQL_SCHEMA
+    from schema.schema import GRAPHQL_SCHEMA
 
     document = parse(FRIEND_EVENTS)
     operation = document.definitions[0]

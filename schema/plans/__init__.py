@@ -13,8 +13,8 @@ from collections import Counter
 from typing import Any
 
 from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode
-from graphql.execution.values import get_variable_values
 
+from ..graphql_core_path import get_variable_values
 from .compiler import plan_for
 from .plan import FallBack
 from .runner import PlanRun

@@ -44,9 +44,9 @@ from graphql import (
     is_non_null_type,
     is_object_type,
 )
-from graphql.execution.collect_fields import collect_fields, collect_sub_fields
 from graphql.language import VariableNode
 
+from ..graphql_core_path import collect_fields, collect_subfields
 from ..types.node import OpaqueGlobalIDType
 from .fillers import is_filled, make_filler
 from .plan import ATTRIBUTE, CALLED, GLOBAL_ID, LOADED, TYPENAME, FieldPlan, OperationPlan, TypePlan, Unplannable
@@ -210,7 +210,7 @@ class _Compiler:
             return None
 
     def _object_plan(self, object_type: GraphQLObjectType, nodes: list[FieldNode]) -> TypePlan:
-        subfields = collect_sub_fields(self.schema, self.fragments, self.variable_values, object_type, nodes)
+        subfields = collect_subfields(self.schema, self.fragments, self.variable_values, object_type, nodes)
         return self.type_plan(object_type, subfields)
 
 

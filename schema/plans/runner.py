@@ -21,11 +21,11 @@ from typing import Any
 
 from django.utils.functional import LazyObject
 from graphql import GraphQLObjectType, GraphQLSchema
-from graphql.execution.values import get_argument_values
 from graphql.pyutils import is_iterable
 
 from loaders.base import DataLoader
 
+from ..graphql_core_path import get_argument_values
 from .fillers import serialized
 from .plan import ATTRIBUTE, LOADED, FallBack, FieldPlan, OperationPlan, TypePlan
 
