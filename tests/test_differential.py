@@ -1,0 +1,552 @@
+"""Differential tests: the compiled plans (GRAPHQL_COMPILED_PLANS=True, issue 12) answer every
+request exactly as graphql-core's path (GRAPHQL_COMPILED_PLANS=False, the reference) does:
+the same HTTP status and the same body byte for byte, data and errors alike (messages,
+paths, locations, codes, their order). tests/differential.py is the harness: how both paths
+get the same world, how answers are compared, what a difference report says.
+
+Against the worlds of tests/differential_world.py (seeded once for the module, each test in
+a savepoint rolled back), as viewers who are anonymous, the user themself, a friend, a friend
+of a friend, a stranger and a user with nothing:
+
+1. every operation file of tests/operations with several sets of variables (63 sets, each as
+   all six viewers; mutations each in a savepoint rolled back, both paths from the same
+   state), and each file's variable sets again in one batch: 395 requests a path;
+2. 30 requests with faults at the root (anonymous viewers, an invalid token, bad arguments
+   and variables, refused documents, several fields failing in one operation);
+3. self-checks: the comparison catches a wrong answer (a null without an error, a dropped
+   or reordered error, a DateTime written otherwise, keys reordered, a changed status, the
+   same JSON in other bytes, a serializer changed on one side only) and says where.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from django.db import transaction
+from django.test import override_settings
+from graphql import (
+    GraphQLScalarType,
+)
+
+from schema.schema import schema as graphene_schema
+from tests.differential import (
+    ANONYMOUS,
+    Differ,
+    DifferentAnswers,
+    Exchange,
+    Request,
+    Viewer,
+    as_json,
+    first_difference,
+)
+from tests.differential_world import (
+    DAY,
+    MISSING_IDS,
+    NEW_YORK_FALL_BACK,
+    PAGE_CURSORS,
+    PARIS_SPRING_FORWARD,
+    PASSWORD,
+    Town,
+    seed_town,
+)
+
+OPERATIONS_DIR = Path(__file__).parent / "operations"
+SCHEMA = graphene_schema.graphql_schema
+
+
+@pytest.fixture(scope="module")
+def town(django_db_setup, django_db_blocker) -> Iterator[Town]:
+    """The worlds, seeded once for the module in a transaction rolled back at its end; each
+    test runs in a savepoint inside it (pytest-django's `db`)."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield seed_town()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def differ(town, db) -> Differ:
+    return Differ()
+
+
+def viewers(town: Town) -> dict[str, Viewer]:
+    """Everyone a request is sent as: vera herself, ann her friend, fiona a friend of her
+    friends, sam a stranger who asked to be her friend, quinn who has nothing, and no one."""
+    return {
+        "vera (self)": Viewer("vera (self)", town.tokens["vera"]),
+        "ann (vera's friend)": Viewer("ann (vera's friend)", town.tokens["ann"]),
+        "fiona (a friend of vera's friends)": Viewer("fiona (a friend of vera's friends)", town.tokens["fiona"]),
+        "sam (a stranger)": Viewer("sam (a stranger)", town.tokens["sam"]),
+        "quinn (no friends, no events)": Viewer("quinn (no friends, no events)", town.tokens["quinn"]),
+        "anonymous": ANONYMOUS,
+    }
+
+
+# --- every operation file --------------------------------------------------------------------
+
+
+def operation_variables(town: Town) -> dict[str, list[dict]]:
+    """Each operation file's sets of variables: the app's usual ones, then edges (other days,
+    other targets, cursors past the end, IDs of other types, garbage)."""
+    ids, day = town.ids, DAY.isoformat()
+    event_input = {"title": "Lunch", "startsAt": "2026-11-23T12:00:00+01:00", "endsAt": "2026-11-23T13:00:00+01:00"}
+    return {
+        "home_screen": [{"date": day}, {"date": PARIS_SPRING_FORWARD.isoformat()}, {"date": "2026-11-24"}],
+        "friends_feed": [
+            {"date": day},
+            {"date": day, "after": PAGE_CURSORS["after:2"]},
+            {"date": day, "after": PAGE_CURSORS["after:past-end"]},
+            {"date": NEW_YORK_FALL_BACK.isoformat()},
+            {"date": day, "after": PAGE_CURSORS["after:garbage"]},
+        ],
+        "friend_list": [
+            {"search": None, "date": day},
+            {"search": "an", "date": day},
+            {"search": "  ", "date": day},
+            {"search": "É", "date": "2026-11-22"},
+        ],
+        "friend_day": [
+            {"username": "ann", "date": day},
+            {"username": "SAM", "date": day},
+            {"username": "vera", "date": day},
+            {"username": "fiona", "date": "2026-11-24"},
+            {"username": "nobody", "date": day},
+        ],
+        "event_detail": [
+            {"id": ids["event:sam:PUBLIC"]},  # 22 attendees: more than a page
+            {"id": ids["event:ann:FRIENDS"]},
+            {"id": ids["event:vera:PRIVATE"]},
+            {"id": ids["event:eli:awkward"]},
+            {"id": ids["user:ann"]},  # another type: only `id`
+            {"id": MISSING_IDS["missing:event"]()},
+            {"id": MISSING_IDS["garbage:text"]()},
+        ],
+        "friend_requests": [{}],
+        "export_job": [
+            {"id": ids["job:vera:DONE"]},
+            {"id": ids["job:vera:FAILED"]},
+            {"id": ids["job:vera:PENDING"]},
+            {"id": ids["job:sam:DONE"]},
+            {"id": ids["event:vera:PUBLIC"]},
+            {"id": MISSING_IDS["garbage:legacy"]()},
+        ],
+        "sync": [
+            {"since": None, "first": 100},
+            {"since": None, "first": 3},
+            {"since": town.cursors["partway"], "first": 5},
+            {"since": town.cursors["end"]},
+            {"since": "garbage", "first": 5},
+            {"since": None, "first": 0},
+        ],
+        "create_event": [
+            {"input": {**event_input, "clientMutationId": "m1"}},
+            {"input": {**event_input, "visibility": "PUBLIC", "allDay": True, "location": "Café «Zèbre»"}},
+            {"input": {**event_input, "endsAt": "2026-11-23T11:00:00+01:00"}},  # ends before it starts
+            {"input": {**event_input, "title": ""}},
+        ],
+        "update_event": [
+            {"input": {"id": ids["event:vera:FRIENDS"], "title": "Renamed", "visibility": "PRIVATE"}},
+            {"input": {"id": ids["event:ann:FRIENDS"], "title": "Not mine"}},
+            {"input": {"id": ids["event:sam:PRIVATE"], "title": "Unseen"}},
+        ],
+        "delete_event": [{"input": {"id": ids["event:vera:PUBLIC"]}}, {"input": {"id": ids["event:ann:PUBLIC"]}}],
+        "rsvp": [
+            {"input": {"eventId": ids["event:sam:PUBLIC"], "status": "GOING"}},
+            {"input": {"eventId": ids["event:ann:FRIENDS"], "status": None}},
+            {"input": {"eventId": ids["event:sam:PRIVATE"], "status": "MAYBE"}},
+        ],
+        "send_friend_request": [
+            {"input": {"username": "quinn"}},
+            {"input": {"username": "vera"}},
+            {"input": {"username": "zoe"}},
+        ],
+        "respond_to_friend_request": [
+            {"input": {"requestId": ids["request:sam->vera"], "accept": True}},
+            {"input": {"requestId": ids["request:fiona->vera"], "accept": False}},
+            {"input": {"requestId": ids["request:gus->vera"], "accept": True}},  # answered already
+        ],
+        "remove_friend": [{"input": {"userId": ids["user:ann"]}}, {"input": {"userId": ids["user:sam"]}}],
+        "request_events_export": [
+            {"input": {"from": day, "to": "2026-11-29", "clientMutationId": "e1"}},
+            {"input": {"from": "2026-11-29", "to": day}},
+        ],
+        "login": [
+            {"input": {"username": "vera", "password": PASSWORD}},
+            {"input": {"username": "VERA", "password": "wrong password"}},
+        ],
+        "signup": [
+            {
+                "input": {
+                    "username": "newcomer",
+                    "password": "a-long-pass-phrase",
+                    "displayName": "New",
+                    "timezone": "UTC",
+                }
+            },
+            {
+                "input": {
+                    "username": "Vera",
+                    "password": "a-long-pass-phrase",
+                    "displayName": "V",
+                    "timezone": "Mars/Base",
+                }
+            },
+        ],
+    }
+
+
+def operation_names() -> list[str]:
+    return sorted(path.stem for path in OPERATIONS_DIR.glob("*.graphql"))
+
+
+def operation_requests(town: Town, operation: str) -> list[Request]:
+    """The operation file with each of its variable sets, as every viewer; then all its
+    variable sets in one batch, as vera."""
+    query = (OPERATIONS_DIR / f"{operation}.graphql").read_text()
+    variable_sets = operation_variables(town)[operation]
+    requests = [
+        Request.operation(f"{operation}.graphql {json.dumps(variables)}", query, variables, viewer)
+        for variables in variable_sets
+        for viewer in viewers(town).values()
+    ]
+    if len(variable_sets) > 1:
+        batch = [{"query": query, "variables": variables} for variables in variable_sets]
+        vera = viewers(town)["vera (self)"]
+        requests.append(Request(f"{operation}.graphql, every variable set", batch, vera, writes=requests[0].writes))
+    return requests
+
+
+def test_every_operation_file_has_variables(town, db):
+    assert set(operation_names()) == set(operation_variables(town))
+
+
+@pytest.mark.parametrize("operation", operation_names())
+def test_operation_file_answers_the_same_on_both_paths(operation, town, differ):
+    requests = operation_requests(town, operation)
+    pairs = differ.check(requests)
+    statuses = Counter(reference.status for reference, _ in pairs)
+    assert statuses[200] > 0, f"{operation}: never answered: {statuses}"
+
+
+# --- faults at the root ---------------------------------------------------------------------------
+
+
+def root_fault_requests(town: Town) -> list[Request]:
+    """Faults at the root: no viewer where one is needed, an invalid token, arguments out of
+    range or malformed, variables that do not fit, documents refused before they run, and
+    several root fields failing in one operation (their errors' order)."""
+    people = viewers(town)
+    vera, sam, anonymous = people["vera (self)"], people["sam (a stranger)"], ANONYMOUS
+    invalid = Viewer("an invalid token", "not-a-token-of-ours")
+    day = DAY.isoformat()
+    feed = (
+        "query($d: Date!, $n: Int, $a: String) "
+        "{ friendsEvents(date: $d, first: $n, after: $a) { totalCount edges { node { id title } } } }"
+    )
+    cases = [
+        ("anonymous home screen", (OPERATIONS_DIR / "home_screen.graphql").read_text(), {"date": day}, anonymous),
+        (
+            "an invalid token's home screen",
+            (OPERATIONS_DIR / "home_screen.graphql").read_text(),
+            {"date": day},
+            invalid,
+        ),
+        (
+            "anonymous viewer and user",
+            '{ viewer { id } user(username: "ann") { id } b: viewer { displayName } }',
+            None,
+            anonymous,
+        ),
+        (
+            "anonymous node, changes, exportJob",
+            f'{{ node(id: "{town.ids["event:ann:PUBLIC"]}") {{ id }} changes {{ cursor }} '
+            f'exportJob(id: "{town.ids["job:vera:DONE"]}") {{ id }} }}',
+            None,
+            anonymous,
+        ),
+        ("first: 1000", feed, {"d": day, "n": 1000}, vera),
+        ("first: -1", feed, {"d": day, "n": -1}, vera),
+        ("first: 0", feed, {"d": day, "n": 0}, vera),
+        ("a bad after cursor", feed, {"d": day, "a": "garbage"}, vera),
+        ("an after cursor past the end", feed, {"d": day, "a": PAGE_CURSORS["after:past-end"]}, vera),
+        ("a bad date in a variable", feed, {"d": "2026-02-30"}, vera),
+        ("a date of the wrong type", feed, {"d": 20261123}, vera),
+        ("a missing required variable", feed, {}, vera),
+        ("a bad date literal", '{ friendsEvents(date: "23/11/2026") { totalCount } }', None, vera),
+        ("first: 1000 as a literal", f'{{ friendsEvents(date: "{day}", first: 1000) {{ totalCount }} }}', None, vera),
+        (
+            "date with from",
+            f'{{ viewer {{ events(date: "{day}", from: "2026-11-23T00:00:00Z") {{ totalCount }} }} }}',
+            None,
+            vera,
+        ),
+        (
+            "to before from",
+            '{ viewer { events(from: "2026-11-23T10:00:00Z", to: "2026-11-23T09:00:00+00:00") { totalCount } } }',
+            None,
+            vera,
+        ),
+        ("a naive DateTime", '{ viewer { events(from: "2026-11-23T10:00:00") { totalCount } } }', None, vera),
+        ("changes(first: 501)", "{ changes(first: 501) { cursor } }", None, vera),
+        ("exportJob of a malformed ID", '{ exportJob(id: "not an id") { id } }', None, vera),
+        (
+            "a stranger's friends (FORBIDDEN)",
+            '{ user(username: "ann") { id friends { totalCount } friendCount } }',
+            None,
+            sam,
+        ),
+        (
+            "several root fields failing, in order",
+            f'{{ a: viewer {{ friends(first: -1) {{ totalCount }} }} b: exportJob(id: "x") {{ id }} '
+            f'c: user(username: "ann") {{ id friends {{ totalCount }} }} v: viewer {{ id }} '
+            f'd: viewer {{ events(date: "{day}", after: "x") {{ totalCount }} }} }}',
+            None,
+            sam,
+        ),
+        (
+            "a non-null root field failing first",
+            f'{{ a: friendsEvents(date: "{day}", first: -1) {{ totalCount }} v: viewer {{ id }} '
+            f'b: friendsEvents(date: "{day}", after: "x") {{ totalCount }} '
+            f'c: user(username: "ann") {{ friends {{ totalCount }} }} d: exportJob(id: "x") {{ id }} }}',
+            None,
+            sam,
+        ),
+        (
+            "an error in every item of a list",
+            '{ viewer { friends(first: 30) { edges { node { id friends(first: 1, after: "x") { totalCount } } } } } }',
+            None,
+            vera,
+        ),
+        (
+            "FORBIDDEN below some items of a list and not others",
+            f'{{ friendsEvents(date: "{day}") {{ edges {{ node {{ id '
+            f"owner {{ username friends(first: 2) {{ totalCount }} }} }} }} }} }}",
+            None,
+            people["fiona (a friend of vera's friends)"],
+        ),
+        ("an unknown field", "{ viewer { id shoeSize } }", None, vera),
+        ("a syntax error", "{ viewer { id ", None, vera),
+        (
+            "too deep",
+            "{ viewer { friends { edges { node { friends { edges { node "
+            "{ friends { edges { node { id } } } } } } } } } } }",
+            None,
+            vera,
+        ),
+        ("a mutation field in a query", "{ createEvent { event { id } } }", None, vera),
+        ("unknown operation name", "query A { viewer { id } } query B { viewer { id } }", None, vera),
+    ]
+    requests = [Request.operation(label, query, variables, viewer) for label, query, variables, viewer in cases]
+    requests.append(
+        Request(
+            "operation C of A and B",
+            {"query": "query A { viewer { id } } query B { __typename }", "operationName": "C"},
+            vera,
+        )
+    )
+    requests.append(
+        Request(
+            "a batch of a failing and a working operation",
+            [
+                {"query": feed, "variables": {"d": day, "n": -1}},
+                {"query": feed, "variables": {"d": day, "n": 2}},
+                {"query": "{ viewer { id"},
+            ],
+            vera,
+        )
+    )
+    return requests
+
+
+def test_faults_at_the_root_answer_the_same_on_both_paths(town, differ):
+    pairs = differ.check(root_fault_requests(town))
+    assert any(reference.status == 400 for reference, _ in pairs)
+    assert any(
+        reference.status == 200 and reference.body.get("errors")
+        for reference, _ in pairs
+        if isinstance(reference.body, dict)
+    )
+
+
+# --- the comparison can fail -------------------------------------------------------------------
+
+
+def altered(exchange: Exchange, change, status: int | None = None) -> Exchange:
+    """The exchange with its body changed by `change` (a function of a copy of the body)."""
+    body = change(json.loads(json.dumps(exchange.body)))
+    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return replace(exchange, body=body, content=content, status=status or exchange.status)
+
+
+def test_first_difference_names_the_first_differing_path_and_kind():
+    reference = {"data": {"viewer": {"id": "u1", "friends": [{"n": 1}, {"n": 2}]}}, "errors": [{"message": "a"}]}
+    cases = {
+        "a value": (
+            {"data": {"viewer": {"id": "u2", "friends": [{"n": 1}, {"n": 2}]}}, "errors": [{"message": "a"}]},
+            "$.data.viewer.id",
+            "values differ",
+        ),
+        "a null": (
+            {"data": {"viewer": {"id": "u1", "friends": [{"n": 1}, {"n": None}]}}, "errors": [{"message": "a"}]},
+            "$.data.viewer.friends[1].n",
+            "types differ",
+        ),
+        "true for 1": (
+            {"data": {"viewer": {"id": "u1", "friends": [{"n": True}, {"n": 2}]}}, "errors": [{"message": "a"}]},
+            "$.data.viewer.friends[0].n",
+            "types differ",
+        ),
+        "a shorter list": (
+            {"data": {"viewer": {"id": "u1", "friends": [{"n": 1}]}}, "errors": [{"message": "a"}]},
+            "$.data.viewer.friends[1]",
+            "lists of 2 and 1 items",
+        ),
+        "a key less": (
+            {"data": {"viewer": {"id": "u1", "friends": [{"n": 1}, {"n": 2}]}}},
+            "$.errors",
+            "only the reference has this key",
+        ),
+        "keys reordered": (
+            {"errors": [{"message": "a"}], "data": {"viewer": {"id": "u1", "friends": [{"n": 1}, {"n": 2}]}}},
+            "$",
+            "keys in another order",
+        ),
+    }
+    for name, (compiled, path, kind) in cases.items():
+        found = first_difference(reference, compiled)
+        assert found is not None and (found.path, found.kind) == (path, kind), (name, found)
+    assert first_difference(reference, json.loads(json.dumps(reference))) is None
+
+
+def _set(body, path, value):
+    for key in path[:-1]:
+        body = body[key]
+    body[path[-1]] = value
+
+
+def _get(body, path):
+    for key in path:
+        body = body[key]
+    return body
+
+
+def as_path(path) -> str:
+    return "$" + "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in path)
+
+
+def test_a_wrong_compiled_answer_fails_the_check_with_a_readable_report(town, differ):
+    vera = viewers(town)["vera (self)"]
+    feed = Request.operation(
+        "friends_feed.graphql (self-check)",
+        (OPERATIONS_DIR / "friends_feed.graphql").read_text(),
+        {"date": DAY.isoformat()},
+        vera,
+    )
+    failing = [r for r in root_fault_requests(town) if r.label == "several root fields failing, in order"]
+    ((reference, _),) = differ.check(feed)
+    ((failed, _),) = differ.check(failing)
+    assert len(failed.body["errors"]) >= 3
+    title = ("data", "friendsEvents", "edges", 0, "node", "title")
+    utc_moment = next(
+        path
+        for path in (
+            ("data", "friendsEvents", "edges", index, "node", "startsAt")
+            for index in range(len(reference.body["data"]["friendsEvents"]["edges"]))
+        )
+        if _get(reference.body, path).endswith("+00:00")
+    )
+    tampered = {
+        # A plan that reads a non-null column as null and says nothing.
+        "a null without an error": (feed, lambda b: _set(b, title, None) or b, as_path(title)),
+        # One that serializes a DateTime its own way.
+        "a DateTime written with Z": (
+            feed,
+            lambda b: _set(b, utc_moment, _get(b, utc_moment).replace("+00:00", "Z")) or b,
+            as_path(utc_moment),
+        ),
+        # One that loses an error, or reports them in another order.
+        "an error dropped": (
+            failing[0],
+            lambda b: {**b, "errors": b["errors"][:-1]},
+            f"$.errors[{len(failed.body['errors']) - 1}]",
+        ),
+        "errors reordered": (
+            failing[0],
+            lambda b: {**b, "errors": [b["errors"][1], b["errors"][0], *b["errors"][2:]]},
+            "$.errors[0].message",
+        ),
+        # One that writes keys in another order than the selection's.
+        "keys reordered": (
+            feed,
+            lambda b: {"data": {"friendsEvents": dict(reversed(list(b["data"]["friendsEvents"].items())))}},
+            "$.data.friendsEvents",
+        ),
+    }
+    for name, (request, change, path) in tampered.items():
+        with pytest.raises(DifferentAnswers) as raised:
+            differ.check(request, tamper=lambda exchange, change=change: altered(exchange, change))
+        message, difference = str(raised.value), raised.value.difference
+        assert difference.path == path, (name, message)
+        # Which request, as whom, where, and both values there.
+        assert f"request:   {request.label}" in message and f"viewer:    {request.viewer.label}" in message, message
+        assert f"first difference at {path}" in message, message
+        for side, value in (("False): ", difference.reference), ("True):  ", difference.compiled)):
+            assert f"{side}{as_json(value)[:200]}" in message, (name, message)
+
+    with pytest.raises(DifferentAnswers) as raised:  # another status, the same body
+        differ.check(feed, tamper=lambda exchange: altered(exchange, lambda b: b, status=500))
+    assert raised.value.difference.path == "HTTP status"
+    with pytest.raises(DifferentAnswers) as raised:  # the same JSON in other bytes (ASCII escapes)
+        differ.check(
+            feed,
+            tamper=lambda exchange: replace(
+                exchange, content=json.dumps(exchange.body, separators=(",", ":")).encode()
+            ),
+        )
+    assert raised.value.difference.kind == "the same JSON written with other bytes", str(raised.value)
+
+
+def test_a_serializer_changed_on_the_compiled_side_only_fails_the_check(town, differ):
+    """The real server, with the DateTime scalar's serializer swapped on one side."""
+    vera = viewers(town)["vera (self)"]
+    feed = Request.operation(
+        "friends_feed.graphql (self-check)",
+        (OPERATIONS_DIR / "friends_feed.graphql").read_text(),
+        {"date": DAY.isoformat()},
+        vera,
+    )
+    datetime_type = SCHEMA.get_type("DateTime")
+    assert isinstance(datetime_type, GraphQLScalarType)
+
+    @contextmanager
+    def other_serializer(side):
+        if side != "compiled":
+            yield
+            return
+        original = datetime_type.serialize
+        datetime_type.serialize = lambda value: value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            yield
+        finally:
+            datetime_type.serialize = original
+
+    with pytest.raises(DifferentAnswers) as raised:
+        differ.check(feed, around=other_serializer)
+    assert raised.value.difference.path == "$.data.friendsEvents.edges[0].node.startsAt", str(raised.value)
+
+
+def test_debug_timings_are_left_out_of_the_comparison(town, differ):
+    """With DEBUG on, every answer carries `extensions.debug` (its SQL count and time), which
+    the two paths may rightly differ in: the comparison leaves it out, and only it."""
+    vera = viewers(town)["vera (self)"]
+    request = Request.operation("viewer", "{ viewer { id displayName } }", None, vera)
+    with override_settings(DEBUG=True):
+        ((reference, compiled),) = differ.check(request)
+    assert reference.had_debug and compiled.had_debug
+    assert reference.body == {"data": {"viewer": {"id": town.ids["user:vera"], "displayName": "Vera"}}}
