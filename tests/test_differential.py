@@ -11,11 +11,14 @@ of a friend, a stranger and a user with nothing:
 1. every operation file of tests/operations with several sets of variables (63 sets, each as
    all six viewers; mutations each in a savepoint rolled back, both paths from the same
    state), and each file's variable sets again in one batch: 395 requests a path;
-2. 30 requests with faults at the root (anonymous viewers, an invalid token, bad arguments
-   and variables, refused documents, several fields failing in one operation);
+2. injected faults (tests/differential_faults.py): every loader's batch raising, failing one
+   key, or answering null for a column the schema says is non-null (and for nullable ones),
+   each on up to four of the requests that reach that loader (55 faults); and 30 requests
+   with faults at the root (anonymous viewers, an invalid token, bad arguments and
+   variables, refused documents, several fields failing in one operation);
 3. self-checks: the comparison catches a wrong answer (a null without an error, a dropped
    or reordered error, a DateTime written otherwise, keys reordered, a changed status, the
-   same JSON in other bytes, a serializer changed on one side only) and says where.
+   same JSON in other bytes, a serializer or a fault on one side only) and says where.
 """
 
 from __future__ import annotations
@@ -24,17 +27,18 @@ import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from django.db import transaction
+from django.db import DatabaseError, OperationalError, transaction
 from django.test import override_settings
 from graphql import (
     GraphQLScalarType,
 )
 
+from schema.errors import Forbidden, NotFound
 from schema.schema import schema as graphene_schema
 from tests.differential import (
     ANONYMOUS,
@@ -46,6 +50,7 @@ from tests.differential import (
     as_json,
     first_difference,
 )
+from tests.differential_faults import FailingKey, Fault, NullColumn, RaisingBatch, loader_class, with_null
 from tests.differential_world import (
     DAY,
     MISSING_IDS,
@@ -234,7 +239,149 @@ def test_operation_file_answers_the_same_on_both_paths(operation, town, differ):
     assert statuses[200] > 0, f"{operation}: never answered: {statuses}"
 
 
-# --- faults at the root ---------------------------------------------------------------------------
+# --- injected faults ---------------------------------------------------------------------------
+
+LOADERS = (
+    "UserByIdLoader",
+    "IsFriendByUserIdLoader",
+    "FriendCountByUserIdLoader",
+    "MutualFriendCountByUserIdLoader",
+    "FriendsByUserIdLoader",
+    "VisibleEventByIdLoader",
+    "EventsByOwnerIdLoader",
+    "EventCountByOwnerIdLoader",
+    "FriendsEventsLoader",
+    "AttendeeCountByEventIdLoader",
+    "AttendeesByEventIdLoader",
+    "ViewerRsvpByEventIdLoader",
+    "VisibleFriendRequestByIdLoader",
+    "IncomingFriendRequestsLoader",
+    "VisibleExportJobByIdLoader",
+    "ChangeSetByPositionLoader",
+)
+NODE = "query($id: ID!) { node(id: $id) { id ... on FriendRequest { createdAt from { id displayName } to { id } } } }"
+
+
+def probe_requests(town: Town) -> list[Request]:
+    """Requests that together reach every loader: each operation file as vera with its first
+    variables (mutations too), event details of an event whose owner no page has loaded, and
+    a friend request by its ID."""
+    vera = viewers(town)["vera (self)"]
+    probes = []
+    for operation, variable_sets in operation_variables(town).items():
+        query = (OPERATIONS_DIR / f"{operation}.graphql").read_text()
+        probes.append(
+            Request.operation(f"{operation}.graphql {json.dumps(variable_sets[0])}", query, variable_sets[0], vera)
+        )
+    detail = (OPERATIONS_DIR / "event_detail.graphql").read_text()
+    probes.append(
+        Request.operation("event_detail.graphql (ann's event)", detail, {"id": town.ids["event:ann:FRIENDS"]}, vera)
+    )
+    probes.append(Request.operation("node(id:) of a friend request", NODE, {"id": town.ids["request:sam->vera"]}, vera))
+    return probes
+
+
+class Spy(Fault):
+    """Changes nothing: counts the batches."""
+
+    def describe(self) -> str:
+        return f"a spy on {self.loader}"
+
+    def batch(self, original, loader, keys):
+        self.hit()
+        return original(loader, keys)
+
+
+@pytest.fixture(scope="module")
+def reaching(town, django_db_blocker) -> dict[str, list[Request]]:
+    """For each loader, the probe requests whose reference run calls its batch_load."""
+    found: dict[str, list[Request]] = {name: [] for name in LOADERS}
+    with django_db_blocker.unblock():
+        for probe in probe_requests(town):
+            spies = [Spy(name) for name in LOADERS]
+
+            @contextmanager
+            def spying(side, spies=spies):
+                with ExitStack() as stack:
+                    for spy in spies:
+                        stack.enter_context(spy.installed(side))
+                    yield
+
+            Differ().run([probe], "reference", around=spying)
+            for spy in spies:
+                if spy.hits["reference"]:
+                    found[spy.loader].append(probe)
+    return found
+
+
+ERRORS = {
+    "RuntimeError": lambda: RuntimeError("injected"),
+    "DatabaseError": lambda: DatabaseError("injected"),
+    "OperationalError (database unavailable)": lambda: OperationalError("database is locked"),
+    "Forbidden": lambda: Forbidden("Injected refusal."),
+    "NotFound": lambda: NotFound("Not found."),
+}
+# Each loader raising one kind of error, and failing one key with another, the kinds in turn.
+RAISING = [(loader, list(ERRORS)[index % len(ERRORS)]) for index, loader in enumerate(LOADERS)]
+FAILING_KEY = [(loader, list(ERRORS)[(index + 2) % len(ERRORS)]) for index, loader in enumerate(LOADERS)]
+# (loader, attribute): a column the schema says is non-null read as null, or a nullable one
+# (avatar_url, viewerRsvp: no error at all); None: the loader's value itself.
+NULLS = [
+    ("UserByIdLoader", "display_name"),
+    ("UserByIdLoader", "avatar_url"),
+    ("IsFriendByUserIdLoader", None),
+    ("FriendCountByUserIdLoader", None),
+    ("MutualFriendCountByUserIdLoader", None),
+    ("FriendsByUserIdLoader", "display_name"),
+    ("FriendsByUserIdLoader", "username"),
+    ("VisibleEventByIdLoader", "title"),
+    ("VisibleEventByIdLoader", "ends_at"),
+    ("EventsByOwnerIdLoader", "title"),
+    ("EventsByOwnerIdLoader", "all_day"),
+    ("EventCountByOwnerIdLoader", None),
+    ("FriendsEventsLoader", "starts_at"),
+    ("FriendsEventsLoader", "visibility"),
+    ("AttendeeCountByEventIdLoader", None),
+    ("AttendeesByEventIdLoader", "display_name"),
+    ("ViewerRsvpByEventIdLoader", None),
+    ("VisibleFriendRequestByIdLoader", "created_at"),
+    ("IncomingFriendRequestsLoader", "created_at"),
+    ("VisibleExportJobByIdLoader", "status"),
+    ("VisibleExportJobByIdLoader", "date_from"),
+    ("ChangeSetByPositionLoader", "title"),
+    ("ChangeSetByPositionLoader", "owner_id"),
+]
+MAX_PROBES_PER_FAULT = 4
+
+
+def run_fault(differ: Differ, reaching: dict[str, list[Request]], fault: Fault) -> None:
+    requests = reaching[fault.loader][:MAX_PROBES_PER_FAULT]
+    assert requests, f"no probe request reaches {fault.loader}: add one to probe_requests"
+    differ.check(requests, around=fault.installed, note=fault.note)
+    assert fault.hits["reference"] > 0, f"{fault.describe()} never fired on the reference path"
+
+
+def test_every_loader_is_reached_by_a_probe_and_exists(reaching):
+    for name in LOADERS:
+        loader_class(name)  # a renamed loader fails here, not silently
+    assert {name for name, requests in reaching.items() if not requests} == set()
+
+
+@pytest.mark.parametrize(("loader", "error"), RAISING, ids=[f"{loader}-{error}" for loader, error in RAISING])
+def test_a_loader_batch_that_raises_answers_the_same_on_both_paths(loader, error, differ, reaching):
+    run_fault(differ, reaching, RaisingBatch(loader, ERRORS[error]))
+
+
+@pytest.mark.parametrize(("loader", "error"), FAILING_KEY, ids=[f"{loader}-{error}" for loader, error in FAILING_KEY])
+def test_a_loader_that_fails_one_key_answers_the_same_on_both_paths(loader, error, differ, reaching):
+    run_fault(differ, reaching, FailingKey(loader, ERRORS[error]))
+
+
+@pytest.mark.parametrize(
+    ("loader", "attribute"), NULLS, ids=[f"{loader}-{attribute or 'value'}" for loader, attribute in NULLS]
+)
+def test_a_null_read_from_a_column_answers_the_same_on_both_paths(loader, attribute, differ, reaching):
+    run_fault(differ, reaching, NullColumn(loader, attribute))
 
 
 def root_fault_requests(town: Town) -> list[Request]:
@@ -539,6 +686,61 @@ def test_a_serializer_changed_on_the_compiled_side_only_fails_the_check(town, di
     with pytest.raises(DifferentAnswers) as raised:
         differ.check(feed, around=other_serializer)
     assert raised.value.difference.path == "$.data.friendsEvents.edges[0].node.startsAt", str(raised.value)
+
+
+def test_a_fault_on_the_compiled_side_only_fails_the_check(town, differ):
+    """A non-null column read as null on the compiled side alone: the reference answers the
+    event, the other path nulls it with an error."""
+    vera = viewers(town)["vera (self)"]
+    request = Request.operation(
+        "node(id:) of an event",
+        "query($id: ID!) { node(id: $id) { id ... on Event { title } } }",
+        {"id": town.ids["event:ann:FRIENDS"]},
+        vera,
+    )
+    fault = NullColumn("VisibleEventByIdLoader", "title")
+
+    @contextmanager
+    def compiled_only(side):
+        if side == "compiled":
+            with fault.installed(side):
+                yield
+        else:
+            yield
+
+    with pytest.raises(DifferentAnswers) as raised:
+        differ.check(request, around=compiled_only, note=fault.note)
+    assert raised.value.difference.path in ("$.data.node", "$.data.node.title", "$.errors", "$"), str(raised.value)
+    assert "it fired 0 times on the reference path and 1 on the compiled path" in str(raised.value)
+
+
+def test_with_null_nulls_an_attribute_on_every_shape_of_row():
+    """Model instances, named rows, dicts, dataclasses, pages of them: each copied, never
+    changed in place."""
+    from collections import namedtuple
+
+    from calendarapp.models import Event
+    from loaders.changes import ChangeSet
+    from loaders.pagination import Page, PageRequest
+
+    event = Event(title="T", description="")
+    Row = namedtuple("Row", "id title")
+    page = Page([event, Row(1, "T")], PageRequest(first=5), 2)
+    change_set = ChangeSet("c", False, [event], [])
+    for value, read in (
+        (event, lambda v: v.title),
+        (Row(1, "T"), lambda v: v.title),
+        ({"title": "T"}, lambda v: v["title"]),
+        (page, lambda v: [edge.node.title for edge in v.edges]),
+        (change_set, lambda v: [e.title for e in v.events]),
+        ([event, None], lambda v: [v[0].title, v[1]]),
+    ):
+        count = [0]
+        nulled = with_null(value, "title", count)
+        assert set(read(nulled) if isinstance(read(nulled), list) else [read(nulled)]) == {None}, value
+        assert count[0] >= 1
+    assert event.title == "T" and page.edges[0].node.title == "T"
+    assert with_null(3, None) is None and with_null((1, 2), "title") == (1, 2)
 
 
 def test_debug_timings_are_left_out_of_the_comparison(town, differ):
