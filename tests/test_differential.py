@@ -11,32 +11,53 @@ of a friend, a stranger and a user with nothing:
 1. every operation file of tests/operations with several sets of variables (63 sets, each as
    all six viewers; mutations each in a savepoint rolled back, both paths from the same
    state), and each file's variable sets again in one batch: 395 requests a path;
-2. injected faults (tests/differential_faults.py): every loader's batch raising, failing one
-   key, or answering null for a column the schema says is non-null (and for nullable ones),
-   each on up to four of the requests that reach that loader (55 faults); and 30 requests
-   with faults at the root (anonymous viewers, an invalid token, bad arguments and
-   variables, refused documents, several fields failing in one operation);
-3. self-checks: the comparison catches a wrong answer (a null without an error, a dropped
+2. generated operations (tests/differential_queries.py: hypothesis-graphql's queries, and one
+   in five a mutation, dressed with variables, aliases, fragments, @include/@skip), each with
+   its variants (flags both ways, variables drawn again), sent one by one or as one batch, a
+   quarter of them with an injected loader fault;
+3. injected faults: every loader's batch raising, failing one key, or answering null for a
+   column the schema says is non-null (and for nullable ones), each on up to four of the
+   requests that reach that loader (55 faults); and 30 requests with faults at the root
+   (anonymous viewers, an invalid token, bad arguments and variables, refused documents,
+   several fields failing in one operation);
+4. self-checks: the comparison catches a wrong answer (a null without an error, a dropped
    or reordered error, a DateTime written otherwise, keys reordered, a changed status, the
    same JSON in other bytes, a serializer or a fault on one side only) and says where.
+
+The generated operations are the long part: DIFFERENTIAL_EXAMPLES documents (default 300,
+about 650 requests a path; the whole module takes about 60 s on SQLite and 80 s on
+PostgreSQL on the project's 2-core machine), from a fixed seed (DIFFERENTIAL_SEED, 0), so
+every run sends the same requests. A failing generated example is reported as drawn, not
+shrunk (DIFFERENTIAL_SHRINK=1 shrinks it, which can take minutes). A longer run, with a
+summary of what the generated requests met (-v):
+
+    DIFFERENTIAL_EXAMPLES=5000 .venv/bin/python -m pytest tests/test_differential.py -v
+    DIFFERENTIAL_EXAMPLES=2000 DIFFERENTIAL_SEED=7 .venv/bin/python -m pytest tests/test_differential.py -v -k generated
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
 from django.db import DatabaseError, OperationalError, transaction
 from django.test import override_settings
 from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
     GraphQLScalarType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    parse,
 )
+from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from schema.errors import Forbidden, NotFound
 from schema.schema import schema as graphene_schema
@@ -51,6 +72,7 @@ from tests.differential import (
     first_difference,
 )
 from tests.differential_faults import FailingKey, Fault, NullColumn, RaisingBatch, loader_class, with_null
+from tests.differential_queries import generated_operations, uniform
 from tests.differential_world import (
     DAY,
     MISSING_IDS,
@@ -62,6 +84,12 @@ from tests.differential_world import (
     seed_town,
 )
 
+EXAMPLES = int(os.environ.get("DIFFERENTIAL_EXAMPLES", "300"))
+SEED = int(os.environ.get("DIFFERENTIAL_SEED", "0"))
+# Shrinking a failing generated query to a smaller one can take hypothesis minutes; the report
+# already shows the whole query, so it is opt-in.
+SHRINK = os.environ.get("DIFFERENTIAL_SHRINK", "") not in ("", "0")
+ROUND = 100  # examples per hypothesis run: its engine grows by megabytes per example after a few hundred
 OPERATIONS_DIR = Path(__file__).parent / "operations"
 SCHEMA = graphene_schema.graphql_schema
 
@@ -237,6 +265,155 @@ def test_operation_file_answers_the_same_on_both_paths(operation, town, differ):
     pairs = differ.check(requests)
     statuses = Counter(reference.status for reference, _ in pairs)
     assert statuses[200] > 0, f"{operation}: never answered: {statuses}"
+
+
+# --- generated operations -------------------------------------------------------------------------
+
+VIEWER_WEIGHTS = (
+    ("vera (self)", 4),
+    ("ann (vera's friend)", 2),
+    ("fiona (a friend of vera's friends)", 1),
+    ("sam (a stranger)", 2),
+    ("quinn (no friends, no events)", 1),
+    ("anonymous", 1),
+)
+
+
+def fault_choices() -> list:
+    """The faults a generated request may run with: (factory, weight)."""
+    return [
+        lambda: RaisingBatch("EventsByOwnerIdLoader", lambda: RuntimeError("injected")),
+        lambda: RaisingBatch("UserByIdLoader", lambda: OperationalError("database is locked")),
+        lambda: RaisingBatch("IsFriendByUserIdLoader", lambda: DatabaseError("injected")),
+        lambda: FailingKey("AttendeeCountByEventIdLoader", lambda: RuntimeError("injected")),
+        lambda: FailingKey("FriendsByUserIdLoader", lambda: Forbidden("Injected refusal.")),
+        lambda: NullColumn("EventsByOwnerIdLoader", "title"),
+        lambda: NullColumn("FriendsEventsLoader", "starts_at"),
+        lambda: NullColumn("FriendsByUserIdLoader", "display_name"),
+        lambda: NullColumn("VisibleEventByIdLoader", "visibility"),
+        lambda: NullColumn("UserByIdLoader", "username"),
+        lambda: NullColumn("AttendeeCountByEventIdLoader", None),
+        lambda: NullColumn("ViewerRsvpByEventIdLoader", None),
+    ]
+
+
+@dataclass
+class Tally:
+    """What the generated requests met, for the summary (-v) and the test's own checks."""
+
+    documents: int = 0
+    requests: int = 0
+    operations: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    codes: Counter = field(default_factory=Counter)
+    faults: Counter = field(default_factory=Counter)
+    roots: Counter = field(default_factory=Counter)
+
+    def add(self, request: Request, reference: Exchange, fault: Fault | None) -> None:
+        self.requests += 1
+        payloads = request.payload if isinstance(request.payload, list) else [request.payload]
+        self.roots.update(root_fields(payloads[0]["query"]))
+        bodies = reference.body if isinstance(reference.body, list) else [reference.body]
+        for body in bodies:
+            self.operations += 1
+            data, errors = body.get("data"), body.get("errors") or []
+            self.outcomes[
+                "refused"
+                if data is None and reference.status >= 400
+                else "no data"
+                if data is None
+                else "partial"
+                if errors
+                else "ok"
+            ] += 1
+            self.codes.update((error.get("extensions") or {}).get("code") for error in errors)
+        if fault is not None:
+            self.faults[fault.describe()] += 1
+
+    def lines(self) -> list[str]:
+        return [
+            f"differential, generated: {self.documents} documents, {self.requests} requests, "
+            f"{self.operations} operations on each path",
+            "  outcomes: " + ", ".join(f"{name} {count}" for name, count in self.outcomes.most_common()),
+            "  codes: " + (", ".join(f"{name} {count}" for name, count in self.codes.most_common()) or "-"),
+            "  root fields: " + ", ".join(f"{name} {count}" for name, count in self.roots.most_common()),
+            *(f"  with {count:3}x: {fault}" for fault, count in self.faults.most_common()),
+        ]
+
+
+def root_fields(query: str) -> set[str]:
+    """The root fields a document selects, through fragments."""
+    document = parse(query)
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    found, pending = set(), [d.selection_set for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FieldNode):
+                found.add(selection.name.value)
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+            else:
+                pending.append(fragments[selection.name.value].selection_set)
+    return found - {"__typename"}
+
+
+@pytest.fixture(scope="module")
+def tally(request) -> Iterator[Tally]:
+    """The generated requests' Tally; with -v, printed at the end of the module."""
+    found = Tally()
+    yield found
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or request.config.get_verbosity() < 1 or not found.requests:
+        return
+    with request.config.pluginmanager.get_plugin("capturemanager").global_and_fixture_disabled():
+        reporter.write_line("")
+        for line in found.lines():
+            reporter.write_line(line)
+
+
+def test_generated_operations_answer_the_same_on_both_paths(town, differ, tally):
+    people, faults = viewers(town), fault_choices()
+    weighted_viewers = [label for label, weight in VIEWER_WEIGHTS for _ in range(weight)]
+    # Four queries to a mutation (each variant in a savepoint rolled back).
+    queries, mutations = generated_operations(SCHEMA, town), generated_operations(SCHEMA, town, mutations=True)
+    operations = uniform([queries, queries, queries, queries, mutations]).flatmap(lambda chosen: chosen)
+
+    def check(operation, viewer_label: str, batched: bool, fault_index: int | None) -> None:
+        viewer, payloads = people[viewer_label], operation.payloads()
+        what = "mutation" if operation.mutation else "query"
+        if batched and len(payloads) > 1:
+            label = f"a generated {what}, its {len(payloads)} variants in one batch"
+            requests = [Request(label, payloads, viewer, writes=operation.mutation)]
+        else:
+            requests = [
+                Request(f"a generated {what}, variant {number} of {len(payloads)}", payload, viewer, operation.mutation)
+                for number, payload in enumerate(payloads, start=1)
+            ]
+        fault = faults[fault_index]() if fault_index is not None else None
+        pairs = differ.check(requests, around=fault.installed if fault else None, note=fault.note if fault else "")
+        tally.documents += 1
+        for request, (reference, _) in zip(requests, pairs, strict=True):
+            tally.add(request, reference, fault)
+
+    # In rounds of at most ROUND examples, each its own hypothesis run with its own seed.
+    for number, start in enumerate(range(0, EXAMPLES, ROUND)):
+        run = given(
+            operation=operations,
+            viewer_label=uniform(weighted_viewers),
+            batched=uniform([True, False, False, False]),
+            fault_index=uniform([None, None, None, *range(len(faults))]),
+        )(check)
+        run = settings(
+            max_examples=min(ROUND, EXAMPLES - start),
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            print_blob=False,
+            phases=[Phase.explicit, Phase.generate, *([Phase.shrink] if SHRINK else [])],
+        )(run)
+        seed(SEED * 1_000_000 + number)(run)()
+    # The generated requests mostly ran (not refused before execution), and found data.
+    assert tally.outcomes["ok"] + tally.outcomes["partial"] >= tally.operations // 2, "\n".join(tally.lines())
 
 
 # --- injected faults ---------------------------------------------------------------------------
