@@ -25,11 +25,11 @@ of a friend, a stranger and a user with nothing:
    same JSON in other bytes, a serializer or a fault on one side only) and says where.
 
 The generated operations are the long part: DIFFERENTIAL_EXAMPLES documents (default 300,
-about 650 requests a path; the whole module takes about 60 s on SQLite and 80 s on
-PostgreSQL on the project's 2-core machine), from a fixed seed (DIFFERENTIAL_SEED, 0), so
-every run sends the same requests. A failing generated example is reported as drawn, not
-shrunk (DIFFERENTIAL_SHRINK=1 shrinks it, which can take minutes). A longer run, with a
-summary of what the generated requests met (-v):
+about 650 requests a path; the whole module took 72 s on SQLite and 71 s on PostgreSQL on
+the project's 2-core machine, shared with other jobs: 45 s and 40 s of CPU), from a fixed
+seed (DIFFERENTIAL_SEED, 0), so every run sends the same requests. A failing generated
+example is reported as drawn, not shrunk (DIFFERENTIAL_SHRINK=1 shrinks it, which can take
+minutes). A longer run, with a summary of what the generated requests met (-v):
 
     DIFFERENTIAL_EXAMPLES=5000 .venv/bin/python -m pytest tests/test_differential.py -v
     DIFFERENTIAL_EXAMPLES=2000 DIFFERENTIAL_SEED=7 .venv/bin/python -m pytest tests/test_differential.py -v -k generated
