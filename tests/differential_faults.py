@@ -181,7 +181,7 @@ def with_null(value: Any, attribute: str | None, nulled: list[int] | None = None
     for container in CONTAINERS:
         if _holds(value, container) and isinstance(_get(value, container), list | tuple):
             value = replaced(value, container, with_null(_get(value, container), attribute, nulled))
-    if _holds(value, "node") and _holds(value, "cursor"):  # a page's edge
+    if _holds(value, "node"):  # a page's edge
         value = replaced(value, "node", with_null(_get(value, "node"), attribute, nulled))
     return value
 

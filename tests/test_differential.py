@@ -60,6 +60,7 @@ from graphql import (
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from schema.errors import Forbidden, NotFound
+from schema.plans.compiler import forget_plans
 from schema.schema import schema as graphene_schema
 from tests.differential import (
     ANONYMOUS,
@@ -855,10 +856,12 @@ def test_a_serializer_changed_on_the_compiled_side_only_fails_the_check(town, di
             return
         original = datetime_type.serialize
         datetime_type.serialize = lambda value: value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        forget_plans()  # plans keep the serializers they were compiled with
         try:
             yield
         finally:
             datetime_type.serialize = original
+            forget_plans()
 
     with pytest.raises(DifferentAnswers) as raised:
         differ.check(feed, around=other_serializer)
@@ -888,7 +891,8 @@ def test_a_fault_on_the_compiled_side_only_fails_the_check(town, differ):
     with pytest.raises(DifferentAnswers) as raised:
         differ.check(request, around=compiled_only, note=fault.note)
     assert raised.value.difference.path in ("$.data.node", "$.data.node.title", "$.errors", "$"), str(raised.value)
-    assert "it fired 0 times on the reference path and 1 on the compiled path" in str(raised.value)
+    # On the compiled side it fires in the plan, then again on graphql-core's path it falls back to.
+    assert "it fired 0 times on the reference path and 2 on the compiled path" in str(raised.value)
 
 
 def test_with_null_nulls_an_attribute_on_every_shape_of_row():

@@ -14,6 +14,8 @@ from typing import Any
 
 from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode
 
+from loaders.base import LoaderRegistry
+
 from ..graphql_core_path import get_variable_values
 from .compiler import plan_for
 from .plan import FallBack
@@ -44,15 +46,24 @@ def run_planned(
             return None
         data = PlanRun(schema, context, variable_values).run(plan)
     except FallBack as reason:
-        outcomes["fell back"] += 1
         logger.debug("%s takes graphql-core's path: %s", _name(operation), reason)
-        return None
+        return _fall_back(context)
     except Exception:  # a value the plan did not foresee: graphql-core's path says what it is
-        outcomes["fell back"] += 1
         logger.warning("%s takes graphql-core's path after an unforeseen error", _name(operation), exc_info=True)
-        return None
+        return _fall_back(context)
     outcomes["planned"] += 1
     return data
+
+
+def _fall_back(context: Any) -> None:
+    """Leave the operation to graphql-core's path with loaders of its own. With the plan's
+    values already loaded, its futures would be settled from the start, and which errors it
+    reports depends on that: a non-null field failing at once cuts its siblings short before
+    they fail too. Fresh loaders make it answer exactly as it does alone (the statements the
+    plan ran are run again: an error's price, not the common path's)."""
+    outcomes["fell back"] += 1
+    context.loaders = LoaderRegistry(context)
+    return None
 
 
 def _name(operation: OperationDefinitionNode) -> str:

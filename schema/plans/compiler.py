@@ -64,6 +64,11 @@ class DocumentPlans:
 _plans_by_document: weakref.WeakKeyDictionary[DocumentNode, DocumentPlans] = weakref.WeakKeyDictionary()
 
 
+def forget_plans() -> None:
+    """Drop every compiled plan (they hold the schema's resolvers and serializers as compiled)."""
+    _plans_by_document.clear()
+
+
 def plan_for(
     schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variable_values: dict[str, Any]
 ) -> OperationPlan | None:

@@ -99,7 +99,7 @@ def _shortcut(field: FieldPlan, index: int, namespace: dict[str, Any]) -> str | 
     passed = _PASSED_AS_IS.get(field.serialize)
     if passed is not None:
         return f"value if {passed.format(v='value')} else {converted}"
-    if getattr(field.leaf_type, "graphene_type", None) is DateTime:
+    if field.serialize is DateTime.serialize:
         # orjson writes a UTC datetime exactly as DateTime.serialize does (its isoformat); not
         # every offset (one of seconds), so only UTC, which is what the database gives.
         return f"value if value.__class__ is datetime and value.tzinfo is UTC else {converted}"
