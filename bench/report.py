@@ -247,7 +247,7 @@ def throughput(http: Extra, baseline: dict | None) -> list[str]:
         return [label, "–", UNKNOWN]
     figures = (
         f"{number(run['ours']['rps'])} vs {number(run['floor']['rps'])} requests/s: **{share(run['ratio'])}** "
-        f"(median of {run.get('rounds', 1)} rounds), {run['errors']} errors"
+        f"(median of {plural(run.get('rounds', 1), 'round')}), {run['errors']} errors"
     )
     before = next(
         (b for b in ((baseline or {}).get("http") or {}).get("runs") or []
@@ -260,6 +260,10 @@ def throughput(http: Extra, baseline: dict | None) -> list[str]:
     if http.stale:
         return [label, figures, STALE]
     return [label, figures, verdict((run["ratio"] or 0) >= MIN_THROUGHPUT_SHARE and not run["errors"])]
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def share(value: float | None) -> str:
@@ -587,7 +591,7 @@ def http_section(extra: Extra) -> list[str]:
         f"The Procfile's web process on 127.0.0.1 ({server.get('workers', '?')} workers, "
         f"`{server.get('worker_class', '?')}`), wrk with {wrk.get('concurrency', '?')} connections on "
         f"{wrk.get('threads', '?')} threads, ours (`POST /graphql`, Bearer token) and the floor "
-        f"(`POST /bench/floor/<operation>`) in {http.get('rounds', '?')} alternating rounds of "
+        f"(`POST /bench/floor/<operation>`) in {plural(http.get('rounds', 0), 'alternating round')} of "
         f"{wrk.get('duration_s', '?')} s each. {http.get('machine', '')}, commit `{details.get('commit', '?')}`; "
         f"{load_average(http)} From {source}.",
         "",
