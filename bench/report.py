@@ -36,7 +36,6 @@ FLOOR_TARGETS = (
     ("friends_feed", 2.0, None),
     ("event_detail", 3.0, (100, 1000)),
 )
-FLOOR_RATIO = 3.0  # the chart's target line
 MIN_THROUGHPUT_SHARE = 1 / 3
 RPS_FRIENDS = 100
 MAX_GROWTH_PCT = 5.0
@@ -1004,10 +1003,11 @@ def latency_panel(axis, results: Results, operation: str) -> None:
             marker=MARKERS[variant], capsize=3, linewidth=1.8,
         )  # fmt: skip
     sizes, floors = series(results, operation, "floor", "median")
-    if sizes:
+    limit = next((limit for name, limit, _ in FLOOR_TARGETS if name == operation), None)
+    if sizes and limit:
         axis.plot(
-            sizes, [FLOOR_RATIO * f for f in floors], linestyle="--", color=COLORS["floor"], alpha=0.6,
-            label=f"{FLOOR_RATIO:g}× floor (target)",
+            sizes, [limit * f for f in floors], linestyle="--", color=COLORS["floor"], alpha=0.6,
+            label=f"{limit:g}× floor (target)",
         )  # fmt: skip
     style_axis(axis, f"{TITLES[operation]}: latency", "median ms, bar up to p90")
 
