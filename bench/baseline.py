@@ -1,22 +1,29 @@
-"""`python -m bench.baseline`: keep a run's figures as the "before" of issue 12.
+"""`python -m bench.baseline`: keep runs' figures as the "before" of issue 12.
 
-Reads bench-output/*.json (a whole `make bench`) and writes bench/baseline-issue12.json, a small
-committed file: per operation and size the SQL statements, our median and the floor's, the
+`python -m bench.baseline [--input bench-output] [--input another-run ...]`
+
+Reads the bench's output folders (each with inprocess.json, and http.json, fixed_cost.json,
+profile.json where present) and writes bench/baseline-issue12.json, a small committed file:
+per operation and size the SQL statements, our median and the floor's, their ratio, the
 allocation peak; the HTTP throughput of ours and of the floor's endpoint; delta sync; the
 fixed cost; the profile's split; and the statements per operation that no later run may exceed
-(bench/report.py checks them). It says which commit of the application was measured (the last
-commit that changed anything outside bench/ and docs/), with which commit of the bench, on
-what machine, when, and how busy the machine was.
+(bench/report.py checks them). With several folders (repeated runs on a noisy machine), each
+figure is the median of the runs' figures, and each ratio the median of the runs' ratios
+(never a ratio of medians from different runs). It says which commit of the application was
+measured (the last commit that changed anything outside bench/, docs/ and the tests), with
+which commit of the bench, on what machine, when, and how busy the machine was.
 
-Run it once, on the code the figures are to be compared with (issue 12: main before the
-compiled plans), right after `make bench`.
+Run it on the code the figures are to be compared with (issue 12: main before the compiled
+plans), right after the runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -44,80 +51,113 @@ def application_commit() -> tuple[str, str]:
     return commit, subject
 
 
-def inprocess_figures(run: dict[str, Any]) -> dict[str, Any]:
-    """operation -> friends -> figures, for ours and the floor."""
-    rows = {(r["operation"], r["friends"], r["variant"]): r for r in run["results"]}
+def median(values: list[float | None], digits: int = 3) -> float | None:
+    present = [value for value in values if value is not None]
+    return round(statistics.median(present), digits) if present else None
+
+
+def inprocess_figures(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """operation -> friends -> figures of ours and the floor, medians over the runs."""
+    seen: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    for run in runs:
+        rows = {(r["operation"], r["friends"], r["variant"]): r for r in run["results"]}
+        for (operation, friends, variant), ours in rows.items():
+            floor = rows.get((operation, friends, "floor"))
+            if variant == "ours" and floor is not None:
+                seen[(operation, friends)].append({"ours": ours, "floor": floor})
     figures: dict[str, dict[str, Any]] = {}
-    for (operation, friends, variant), row in sorted(rows.items()):
-        if variant != "ours":
-            continue
-        floor = rows.get((operation, friends, "floor"))
-        ours_ms, floor_ms = row["latency_ms"]["median"], floor["latency_ms"]["median"] if floor else None
+    for (operation, friends), pairs in sorted(seen.items()):
+        ours_ms = [pair["ours"]["latency_ms"]["median"] for pair in pairs]
+        floor_ms = [pair["floor"]["latency_ms"]["median"] for pair in pairs]
         figures.setdefault(operation, {})[str(friends)] = {
-            "sql": row["sql_statements"],
-            "ours_ms": ours_ms,
-            "ours_p90_ms": row["latency_ms"]["p90"],
-            "floor_ms": floor_ms,
-            "ours_over_floor": round(ours_ms / floor_ms, 3) if floor_ms else None,
-            "alloc_peak_bytes": row["alloc_peak_bytes"],
-            "response_bytes": row["response_bytes"],
+            "sql": max(pair["ours"]["sql_statements"] for pair in pairs),
+            "ours_ms": median(ours_ms),
+            "ours_p90_ms": median([pair["ours"]["latency_ms"]["p90"] for pair in pairs]),
+            "floor_ms": median(floor_ms),
+            "ours_over_floor": median([o / f for o, f in zip(ours_ms, floor_ms, strict=True) if f]),
+            "ours_over_floor_runs": [round(o / f, 3) for o, f in zip(ours_ms, floor_ms, strict=True) if f],
+            "alloc_peak_bytes": int(median([pair["ours"]["alloc_peak_bytes"] for pair in pairs], 0)),
+            "response_bytes": pairs[0]["ours"]["response_bytes"],
         }
     return figures
 
 
-def sync_figures(run: dict[str, Any]) -> dict[str, Any]:
+def sync_figures(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    seen: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for run in runs:
+        for sync in run.get("sync") or []:
+            seen[sync["friends"]].append(sync)
     figures = {}
-    for sync in run.get("sync") or []:
-        full, incremental = sync["full"], sync["incremental"]
-        figures[str(sync["friends"])] = {
-            "events": full["events"],
-            "pages": full["pages"],
-            "sql_per_page": max(full["sql_per_page_seen"]),
-            "first_page_ms": (full.get("first_page_ms") or {}).get("median"),
-            "page_median_ms": full["page_ms"]["median"],
-            "page_p90_ms": full["page_ms"]["p90"],
-            "full_sync_s": round(full["sync_ms"]["median"] / 1000, 3),
-            "incremental_sql": incremental["sql"],
-            "incremental_ms": incremental["ms"]["median"],
+    for friends, syncs in sorted(seen.items()):
+        fulls = [sync["full"] for sync in syncs]
+        figures[str(friends)] = {
+            "events": fulls[0]["events"],
+            "pages": fulls[0]["pages"],
+            "sql_per_page": max(max(full["sql_per_page_seen"]) for full in fulls),
+            "first_page_ms": median([(full.get("first_page_ms") or {}).get("median") for full in fulls]),
+            "page_median_ms": median([full["page_ms"]["median"] for full in fulls]),
+            "page_p90_ms": median([full["page_ms"]["p90"] for full in fulls]),
+            "full_sync_s": median([full["sync_ms"]["median"] / 1000 for full in fulls]),
+            "incremental_sql": max(sync["incremental"]["sql"] for sync in syncs),
+            "incremental_ms": median([sync["incremental"]["ms"]["median"] for sync in syncs]),
         }
     return figures
 
 
-def statements(run: dict[str, Any]) -> dict[str, int]:
-    """The most statements each operation ran at any size (ours), and delta sync's per page."""
+def statements(runs: list[dict[str, Any]]) -> dict[str, int]:
+    """The most statements each operation ran at any size in any run (ours), and delta sync's."""
     found: dict[str, int] = {}
-    for row in run["results"]:
-        if row["variant"] == "ours":
-            found[row["operation"]] = max(found.get(row["operation"], 0), row["sql_statements"])
-    for sync in run.get("sync") or []:
-        found["sync_page"] = max(found.get("sync_page", 0), *sync["full"]["sql_per_page_seen"])
-        found["sync_incremental"] = max(found.get("sync_incremental", 0), sync["incremental"]["sql"])
+
+    def keep(name: str, count: int) -> None:
+        found[name] = max(found.get(name, 0), count)
+
+    for run in runs:
+        for row in run["results"]:
+            if row["variant"] == "ours":
+                keep(row["operation"], row["sql_statements"])
+        for sync in run.get("sync") or []:
+            keep("sync_page", max(sync["full"]["sql_per_page_seen"]))
+            keep("sync_incremental", sync["incremental"]["sql"])
     return found
 
 
-def http_figures(http: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not http:
+def http_figures(files: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Each (operation, friends) of the HTTP runs: medians over the files (each already the
+    median of its rounds), the ratio the median of the files' ratios."""
+    if not files:
         return None
+    seen: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    for http in files:
+        for run in http.get("runs") or []:
+            seen[(run["operation"], run["friends"])].append(run)
     return {
-        "generated_at": http.get("generated_at"),
-        "machine": http.get("machine"),
-        "wrk": http.get("wrk"),
-        "rounds": http.get("rounds"),
-        "server": http.get("server"),
+        "files": [
+            {
+                "generated_at": http.get("generated_at"),
+                "load_average_start": http.get("load_average_start"),
+                "load_average_end": http.get("load_average_end"),
+            }
+            for http in files
+        ],  # fmt: skip
+        "machine": files[0].get("machine"),
+        "wrk": files[0].get("wrk"),
+        "rounds": files[0].get("rounds"),
+        "server": files[0].get("server"),
         "runs": [
             {
-                "friends": run["friends"],
-                "operation": run["operation"],
-                "ours_rps": run["ours"]["rps"],
-                "floor_rps": run["floor"]["rps"],
-                "ours_over_floor": run["ratio"],
-                "ours_p50_ms": run["ours"]["latency_ms"]["p50"],
-                "floor_p50_ms": run["floor"]["latency_ms"]["p50"],
-                "errors": run["errors"],
+                "friends": friends,
+                "operation": operation,
+                "ours_rps": median([run["ours"]["rps"] for run in runs], 2),
+                "floor_rps": median([run["floor"]["rps"] for run in runs], 2),
+                "ours_over_floor": median([run["ratio"] for run in runs], 4),
+                "ours_over_floor_rounds": [ratio for run in runs for ratio in run.get("round_ratios") or []],
+                "ours_p50_ms": median([run["ours"]["latency_ms"]["p50"] for run in runs], 2),
+                "floor_p50_ms": median([run["floor"]["latency_ms"]["p50"] for run in runs], 2),
+                "errors": sum(run["errors"] for run in runs),
             }
-            for run in http.get("runs") or []
+            for (operation, friends), runs in seen.items()
         ],
-        "soak": http.get("soak"),
+        "soak": next((http["soak"] for http in files if http.get("soak")), None),
     }
 
 
@@ -138,40 +178,60 @@ def fixed_cost_figures(fixed: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def baseline(inputs: Path) -> dict[str, Any]:
-    run = load(inputs / "inprocess.json")
-    if run is None or run.get("ci"):
-        raise SystemExit(f"{inputs / 'inprocess.json'} is missing (or a CI run): run `make bench` first.")
-    if run.get("violations"):
-        raise SystemExit(f"The run has violations, not a baseline: {run['violations']}")
-    machine = run["machine"]
+def baseline(folders: list[Path]) -> dict[str, Any]:
+    runs = [run for folder in folders if (run := load(folder / "inprocess.json")) is not None]
+    if not runs or any(run.get("ci") for run in runs):
+        raise SystemExit(f"An inprocess.json is missing (or a CI run) in {', '.join(map(str, folders))}.")
+    broken = [violation for run in runs for violation in run.get("violations") or []]
+    if broken:
+        raise SystemExit(f"The runs have violations, not a baseline: {broken}")
+
+    def found(name: str) -> list[dict[str, Any]]:
+        return [data for folder in folders if (data := load(folder / name)) is not None]
+
+    machine = runs[0]["machine"]
     commit, subject = application_commit()
     return {
-        "what": "Issue 12's 'before': `make bench` on main before the compiled plans (bench/baseline.py).",
+        "what": "Issue 12's 'before': make bench's figures on main before the compiled plans (bench/baseline.py).",
         "application_commit": commit,
         "application_commit_subject": subject,
         "bench_commit": machine.get("commit"),
-        "measured_at": run["generated_at"],
+        "measured_at": runs[0]["generated_at"],
         "machine": machine,
-        "load_average": {"start": run.get("load_average_start"), "end": run.get("load_average_end")},
-        "plan": run["plan"],
-        "statements": statements(run),
-        "inprocess": inprocess_figures(run),
-        "sync": sync_figures(run),
-        "http": http_figures(load(inputs / "http.json")),
-        "fixed_cost": fixed_cost_figures(load(inputs / "fixed_cost.json")),
-        "profile": profile_figures(load(inputs / "profile.json")),
+        "load_average": {"start": runs[0].get("load_average_start"), "end": runs[-1].get("load_average_end")},
+        "runs": [
+            {
+                "generated_at": run["generated_at"],
+                "commit": run["machine"].get("commit"),
+                "plan": run["plan"],
+                "load_average_start": run.get("load_average_start"),
+                "load_average_end": run.get("load_average_end"),
+            }
+            for run in runs
+        ],  # fmt: skip
+        "plan": runs[0]["plan"],
+        "statements": statements(runs),
+        "inprocess": inprocess_figures(runs),
+        "sync": sync_figures(runs),
+        "http": http_figures(found("http.json")),
+        "fixed_cost": fixed_cost_figures(next(iter(found("fixed_cost.json")), None)),
+        "profile": profile_figures(next(iter(found("profile.json")), None)),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.baseline", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--input", type=Path, default=Path("bench-output"), help="the bench's output folder")
+    parser.add_argument(
+        "--input", type=Path, action="append", help="a run's output folder (repeat for several; default bench-output)"
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
-    figures = baseline(args.input)
+    figures = baseline(args.input or [Path("bench-output")])
     args.output.write_text(json.dumps(figures, indent=1, ensure_ascii=False) + "\n")
-    print(f"Wrote {args.output} (application {figures['application_commit']}, measured {figures['measured_at']}).")
+    print(
+        f"Wrote {args.output} (application {figures['application_commit']}, {len(figures['runs'])} in-process "
+        f"run(s) from {figures['measured_at']})."
+    )
     return 0
 
 
