@@ -7,8 +7,9 @@ In-process, with the bench's settings (production's plus the floor's endpoint, b
 each request through Django's whole handler (bench/handler.py), on the bench database (seeded at
 --friends unless --skip-seed). Two passes:
 
-1. **Totals**: the same trivial answer, `{"data": {"__typename": "Query"}}`, several ways, timed
-   in turn (--rounds rounds of --requests requests each; the median of the rounds' medians):
+1. **Totals**: the same trivial answer, `{"data": {"__typename": "Query"}}`, several ways, one
+   request of each way in turn (--rounds rounds of --requests requests of each way; the median
+   of the rounds' medians):
    the floor's trivial statement (`POST /bench/floor/typename`: the handler, the middleware and
    one round trip), `{ __typename }` anonymous and with the power user's token through
    /graphql, the same with the token through the view alone (no middleware, no signals),
@@ -125,20 +126,23 @@ def check(name: str, answer: Any) -> None:
 
 
 def time_totals(ways: dict[str, Way], requests: int, rounds: int) -> dict[str, dict]:
-    """Each way's median ms, round by round in turn, so that all see the same machine."""
+    """Each way's median ms per round, one request of each way in turn, so that all see the same
+    machine; the median of the rounds' medians, and each round's."""
     for name, (prepare, send) in ways.items():
         for _ in range(20):
             check(name, send(prepare()))
     medians: dict[str, list[float]] = defaultdict(list)
     for _ in range(rounds):
-        for name, (prepare, send) in ways.items():
-            samples = []
-            for _ in range(requests):
+        samples: dict[str, list[float]] = defaultdict(list)
+        for _ in range(requests):
+            # One request of each way in turn: a burst of other work on the machine hits all alike.
+            for name, (prepare, send) in ways.items():
                 prepared = prepare()
                 started = time.perf_counter()
                 send(prepared)
-                samples.append((time.perf_counter() - started) * 1000)
-            medians[name].append(statistics.median(samples))
+                samples[name].append((time.perf_counter() - started) * 1000)
+        for name, values in samples.items():
+            medians[name].append(statistics.median(values))
     return {
         name: {"median_ms": round(statistics.median(values), 4), "rounds_ms": [round(v, 4) for v in values]}
         for name, values in medians.items()
