@@ -723,6 +723,10 @@ def fixed_cost_section(extra: Extra) -> list[str]:
         "",
         *table(["middleware", "ms"], ([n, number(ms, 3)] for n, ms in fixed["steps"]["middleware_own_ms"].items())),
     ]
+    missing = fixed["steps"].get("missing") or []
+    if missing:
+        note = "Steps not timed (the code moved: update bench/fixed_cost.py's STEPS): "
+        lines += ["", note + "; ".join(missing) + "."]
     return lines
 
 
