@@ -335,6 +335,20 @@ def top_functions(stats: pstats.Stats, requests: int) -> list[list[Any]]:
     return [[function_name(key), round(1000 * row[2] / requests, 2)] for key, row in ranked]
 
 
+def top_by_bucket(stats: pstats.Stats, requests: int, count: int = 5) -> dict[str, list[list[Any]]]:
+    """Each bucket's functions with most own time (builtins and helpers, which follow their
+    callers, left out): what a bucket's figure is made of."""
+    by_bucket: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    for key, row in stats.stats.items():
+        if not follows_callers(key):
+            by_bucket[bucket_of(key[0], key[2])].append((row[2], function_name(key)))
+    return {
+        bucket: [[name, round(1000 * seconds / requests, 2)] for seconds, name in sorted(found, reverse=True)[:count]]
+        for bucket in BUCKETS
+        if (found := by_bucket.get(bucket))
+    }
+
+
 def unclassified_files(stats: pstats.Stats, requests: int) -> list[list[Any]]:
     """The files whose own time landed in `other`, most first: what the map may be missing."""
     by_file: dict[str, float] = defaultdict(float)
@@ -379,6 +393,7 @@ def main(argv: list[str] | None = None) -> None:
         "buckets": BUCKETS,
         "split_ms": split,
         "top_functions": top_functions(stats, args.requests),
+        "top_by_bucket": top_by_bucket(stats, args.requests),
         "unclassified_files": unclassified_files(stats, args.requests),
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)

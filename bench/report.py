@@ -696,6 +696,16 @@ def profile_section(extra: Extra) -> list[str]:
     if top:
         lines += ["", "Top functions by own time:", ""]
         lines += table(["function", "ms per request"], ([f"`{name}`", number(ms, 2)] for name, ms in top[:10]))
+    by_bucket = profile.get("top_by_bucket") or {}
+    if by_bucket:
+        lines += ["", "What each part is made of (its functions with most own time, ms per request):", ""]
+        lines += table(
+            ["part", "functions"],
+            (
+                [bucket, "; ".join(f"`{name}` {number(ms, 2)}" for name, ms in functions)]
+                for bucket, functions in by_bucket.items()
+            ),
+        )
     unclassified = [entry for entry in profile.get("unclassified_files") or [] if entry[1] >= 0.1]
     if unclassified:
         lines += ["", "Files the buckets do not name (charged to *other*): "
