@@ -5,7 +5,7 @@
 #   make differential          the differential suite alone (both execution paths compared), SQLite then PostgreSQL
 #   make lint                  ruff check + ruff format --check
 #   make update-snapshots      rewrite the committed query-count snapshots (SQLite and PostgreSQL)
-#   make bench                 the benchmarks (PostgreSQL), then docs/benchmarks.md and docs/benchmarks.png
+#   make bench                 the benchmarks (PostgreSQL), then docs/benchmarks.md, .png and the README's figures
 #   make bench-ci              the small bench CI runs: asserts SQL counts and answers, never times
 #   make load                  sustained load on the web process (PostgreSQL, Redis), then docs/load.md
 #   make load-ci               the short sustained load CI runs: fails on an error or a login flood that slows the reader
@@ -21,12 +21,14 @@ PORT    ?= 8000
 PG_URL  ?= postgres://root@127.0.0.1:5432/test
 ARGS    ?=
 # The benchmarks' own database (created when missing, reseeded at every size), and more
-# arguments for `python -m bench`, e.g. make bench BENCH_ARGS="--sizes 10,100 --repeats 10".
+# arguments for `python -m bench`, e.g. make bench BENCH_ARGS="--sizes 10,100 --repeats 10",
+# and for `python -m bench.http_load`, e.g. BENCH_HTTP_ARGS="--rounds 1 --soak-requests 1000".
 BENCH_URL  ?= postgres://root@127.0.0.1:5432/calendar_bench
 BENCH_HTTP_URL ?= postgres://root@127.0.0.1:5432/calendar_bench_http
 BENCH_EXPORT_URL ?= postgres://root@127.0.0.1:5432/calendar_bench_export
 FAULTS_URL ?= postgres://root@127.0.0.1:5432/calendar_bench_faults
 BENCH_ARGS ?=
+BENCH_HTTP_ARGS ?=
 # The sustained-load bench's own database (reseeded at every run) and Redis database.
 LOAD_URL ?= postgres://root@127.0.0.1:5432/calendar_bench_load
 LOAD_REDIS_URL ?= redis://127.0.0.1:6379/10
@@ -125,14 +127,18 @@ $(WRK):
 	apt-get update -qq && apt-get install -y -qq wrk >/dev/null
 
 # bench: the in-process bench at 10 to 5,000 friends (ours, the naive baseline and the
-# one-statement floor, then delta sync; bench-output/inprocess.json), the Procfile's web process under wrk at
-# 100 and 1,000 friends with a 10,000-request memory soak (http.json), a profile of the home
-# screen at 1,000 friends (profile.json), a CSV export of 1,000 and 100,000 events through a
-# real worker (export_memory.json: its peak memory), then the report: docs/benchmarks.md and .png.
+# one-statement floor, then delta sync; bench-output/inprocess.json), the Procfile's web process
+# under wrk against the floor's HTTP endpoint (bench/urls.py) at 100 and 1,000 friends with a
+# 10,000-request memory soak (http.json), a profile of the home screen at 1,000 friends
+# (profile.json), the fixed cost of a request (fixed_cost.json), a CSV export of 1,000 and
+# 100,000 events through a real worker (export_memory.json: its peak memory), then the report:
+# docs/benchmarks.md and .png, and the README's headline figures, against issue 12's "before"
+# (bench/baseline-issue12.json; `python -m bench.baseline` after a run makes that run the before).
 bench: $(BENCH_STAMP) services $(WRK)
 	$(PY) -m bench --database-url '$(BENCH_URL)' $(BENCH_ARGS)
-	$(PY) -m bench.http_load --database-url '$(BENCH_HTTP_URL)'
+	$(PY) -m bench.http_load --database-url '$(BENCH_HTTP_URL)' $(BENCH_HTTP_ARGS)
 	$(PY) -m bench.profile --database-url '$(BENCH_URL)'
+	$(PY) -m bench.fixed_cost --database-url '$(BENCH_URL)'
 	$(PY) -m bench.export_memory --database-url '$(BENCH_EXPORT_URL)'
 	$(PY) -m bench.report
 

@@ -22,13 +22,14 @@ BENCH_GLOBAL_ID_KEY = "bench-only-global-id-key-not-a-secret"
 REPO = Path(__file__).resolve().parent.parent
 
 
-def configure_django(database_url: str) -> None:
-    """Set up Django on `database_url` (once per process; children call it too)."""
+def configure_django(database_url: str, settings_module: str = SETTINGS_MODULE) -> None:
+    """Set up Django on `database_url` (once per process; children call it too), with production's
+    settings or another module built on them (bench/settings.py: with the floor's endpoint)."""
     import django
     from django.conf import settings
 
     os.environ["DATABASE_URL"] = database_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
     os.environ.setdefault("GLOBAL_ID_KEY", BENCH_GLOBAL_ID_KEY)
     # Production settings require it; requests are built by RequestFactory, whose host this is.

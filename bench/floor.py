@@ -246,7 +246,19 @@ SELECT json_build_object('data', json_build_object('node', (
 )))::text
 """
 
-STATEMENTS = {"home_screen": HOME_SCREEN, "friends_feed": FRIENDS_FEED, "event_detail": EVENT_DETAIL}
+# --- The trivial operation ----------------------------------------------------------
+# `{ __typename }`: nothing to read, the answer a constant. One round trip that does nothing:
+# with bench/urls.py's endpoint, what any request costs over HTTP before its own work (the
+# fixed cost's floor: no authentication, no GraphQL). Not one of the app's operations, so the
+# in-process bench does not time it.
+TYPENAME = """SELECT '{"data": {"__typename": "Query"}}'::text"""
+
+STATEMENTS = {
+    "home_screen": HOME_SCREEN,
+    "friends_feed": FRIENDS_FEED,
+    "event_detail": EVENT_DETAIL,
+    "typename": TYPENAME,
+}
 
 # The page sizes the operations ask for (tests/operations/*.graphql), and the server's
 # default page for `events(date:)`, which the home screen does not size.

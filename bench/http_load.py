@@ -1,20 +1,31 @@
-"""HTTP throughput and worker memory of the Procfile's web process (issue 3).
+"""HTTP throughput and worker memory of the Procfile's web process, against the floor's
+(issues 3 and 12).
 
-`python -m bench.http_load [--sizes 100,1000] [--duration 20] [--soak-requests 10000] [--quick]`
+`python -m bench.http_load [--sizes 100,1000] [--duration 10] [--rounds 3] [--soak-requests 10000] [--quick]`
 
-For each size: seed a dedicated PostgreSQL database (`seed_demo --friends N --events-per-day 10
---days 3`), start the `web:` line of the Procfile with production settings on 127.0.0.1, log in
-as `power`, check the home screen once, then load it with wrk at a fixed concurrency for a fixed
-time and read each gunicorn worker's RSS before and after. At 100 friends a soak of
---soak-requests requests follows on the same server, to see whether the workers' memory grows.
+For each size: seed a dedicated PostgreSQL database as the in-process bench does
+(bench/inprocess.py: `seed_demo --friends N --events-per-day 10 --days 3`, VACUUM ANALYZE), start
+the `web:` line of the Procfile on 127.0.0.1 with the bench's settings (bench/settings.py:
+production's, plus the floor's endpoint `POST /bench/floor/<operation>`, bench/urls.py), log in
+as `power`, and check once that every operation's floor answer over HTTP is our /graphql answer
+(the same document). Then wrk loads the home screen at a fixed concurrency, ours and the floor
+in turn for --rounds rounds of --duration seconds each (alternating, so both see the same
+machine), reading each gunicorn worker's RSS before and after; the figures are the medians of
+the rounds, and the ratio ours ÷ floor the median of the rounds' ratios. At 100 friends the
+trivial operation `{ __typename }` with a token is measured the same way against the floor's
+trivial statement (what any request costs: the view, authentication, middleware, request log),
+and a soak of --soak-requests home screens follows on the same server, to see whether the
+workers' memory grows. Any error (a status but 200, an answer with errors, a socket error)
+fails the run.
+
 Writes bench-output/http.json (read by bench/report.py) and prints a summary.
-
 Everything is bounded in time and stays on 127.0.0.1: the server, wrk and every request.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import hashlib
 import json
 import math
@@ -25,6 +36,7 @@ import secrets
 import shlex
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,7 +53,7 @@ from urllib.parse import unquote, urlsplit
 import psycopg2
 from psycopg2 import sql
 
-from bench.environment import BENCH_GLOBAL_ID_KEY
+from bench.environment import BENCH_GLOBAL_ID_KEY, configure_django, machine as machine_details
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT_DIR = ROOT / "bench-output"
@@ -51,7 +63,7 @@ DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/calendar_bench"
 HOST = "127.0.0.1"
 PAGE_SIZE = 100  # friends(first: 100) in the home screen
 SOAK_FRIENDS = 100
-DEFAULT_MAX_SOAK_SECONDS = 900
+DEFAULT_MAX_SOAK_SECONDS = 600  # keeps make bench within about 25 minutes on a busy machine
 DEFAULT_WORKERS = "2"  # this machine has 2 cores; only used when no gunicorn.conf.py decides
 SEED_TIMEOUT = 900
 SERVER_START_TIMEOUT = 60
@@ -85,16 +97,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", default="100,1000", help="friends of `power`, comma-separated")
     parser.add_argument("--concurrency", type=int, default=8, help="open connections (wrk -c)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (wrk -t)")
-    parser.add_argument("--duration", type=int, default=20, help="seconds of load per size")
+    parser.add_argument("--duration", type=int, default=10, help="seconds of each round of load (ours, then the floor)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of ours-then-floor per size (medians are kept)")
     parser.add_argument("--soak-requests", type=int, default=10000, help="requests of the memory soak; 0: no soak")
     parser.add_argument(
         "--soak-max-seconds", type=int, default=DEFAULT_MAX_SOAK_SECONDS, help="the soak's time bound (seconds)"
     )
     parser.add_argument("--output", type=Path, default=OUTPUT_DIR / "http.json")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 100 friends, 5 s, no soak")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 100 friends, one round of 5 s, no soak")
     args = parser.parse_args(argv)
     if args.quick:
-        args.sizes, args.duration, args.soak_requests = "100", 5, 0
+        args.sizes, args.duration, args.rounds, args.soak_requests = "100", 5, 1, 0
+    if args.rounds < 1 or args.duration < 1:
+        parser.error("--rounds and --duration must be at least 1")
     args.sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
     return args
 
@@ -333,14 +348,14 @@ def check_home_screen(url: str, token: str, friends: int, body: bytes | None = N
 # --- wrk --------------------------------------------------------------------------------------
 
 LUA_SCRIPT = """\
--- Written by bench/http_load.py: POST the home screen, count every status but 200 as an error,
+-- Written by bench/http_load.py: POST the body, count every status but 200 as an error,
 -- and every 200 whose GraphQL answer has errors (a key "errors", as JSON spells it).
 local file = io.open(%(body_path)s, "rb")
 wrk.method = "POST"
 wrk.body = file:read("*a")
 file:close()
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer %(token)s"
+%(authorization)s
 
 local threads = {}
 
@@ -373,13 +388,15 @@ end
 """
 
 
-def write_wrk_script(directory: Path, token: str, body: bytes | None = None) -> Path:
-    """The Lua script for wrk, POSTing `body` (default: the home screen with its query text);
-    the JSON body sits in its own file so no Lua quoting is needed."""
-    body_path = directory / "body.json"
+def write_wrk_script(directory: Path, token: str | None, body: bytes | None = None, name: str = "home_screen") -> Path:
+    """The Lua script for wrk, POSTing `body` (default: the home screen with its query text) with
+    the token, if any; the JSON body sits in its own file so no Lua quoting is needed. `name`
+    keeps several scripts apart in one directory."""
+    body_path = directory / f"{name}.json"
     body_path.write_bytes(body or home_screen_body())
-    script = directory / "home_screen.lua"
-    script.write_text(LUA_SCRIPT % {"body_path": json.dumps(str(body_path)), "token": token})
+    script = directory / f"{name}.lua"
+    authorization = f'wrk.headers["Authorization"] = "Bearer {token}"' if token else ""
+    script.write_text(LUA_SCRIPT % {"body_path": json.dumps(str(body_path)), "authorization": authorization})
     return script
 
 
@@ -485,23 +502,136 @@ def workers_report(before: dict[int, int | None], after: dict[int, int | None], 
     return rows
 
 
+# --- the floor over HTTP ----------------------------------------------------------------------
+
+# The web process's settings in this bench: production's, plus the floor's endpoint (bench/urls.py).
+BENCH_SETTINGS = "bench.settings"
+# The trivial operation: what any request costs, against the floor's trivial statement.
+TRIVIAL_OPERATION = "typename"
+TRIVIAL_QUERY = "{ __typename }"
+
+
+def bench_env(database_url: str) -> dict[str, str]:
+    """The web process's environment (django_env) with the bench's settings, so that it serves
+    /bench/floor/<operation> beside /graphql; nothing else differs from production's."""
+    return {**django_env(database_url), "DJANGO_SETTINGS_MODULE": BENCH_SETTINGS}
+
+
+def floor_url(graphql_url: str, operation: str) -> str:
+    return graphql_url.removesuffix("/graphql") + f"/bench/floor/{operation}"
+
+
+def floor_body(given) -> bytes:
+    """The floor endpoint's request body for a bench.floor.FloorInput (bench/urls.py)."""
+    return json.dumps(
+        {
+            "viewer_id": given.viewer_id,
+            "day_start": given.day_start.isoformat(),
+            "day_end": given.day_end.isoformat(),
+            "event_id": given.event_id,
+        }
+    ).encode()
+
+
+@dataclass(frozen=True)
+class Target:
+    """What wrk loads: `name` (ours or floor), the URL, the JSON body and the token (None: none)."""
+
+    name: str
+    url: str
+    body: bytes
+    token: str | None
+
+
+def targets(operation: str, graphql_url: str, token: str, fixture) -> tuple[Target, Target]:
+    """Ours and the floor for `operation`: one of the app's operations (bench/operations.py), with
+    the bench's variables, or the trivial one."""
+    from bench.operations import OPERATIONS
+
+    if operation == TRIVIAL_OPERATION:
+        query, variables = TRIVIAL_QUERY, {}
+    else:
+        chosen = next(each for each in OPERATIONS if each.name == operation)
+        query, variables = chosen.query, chosen.variables(fixture.event_global_id)
+    ours = Target("ours", graphql_url, json.dumps({"query": query, "variables": variables}).encode(), token)
+    floor = Target("floor", floor_url(graphql_url, operation), floor_body(fixture.floor_input), None)
+    return ours, floor
+
+
+def fetch(target: Target) -> bytes:
+    """One POST of the target's body; the answer's bytes (an HTTP error status raises)."""
+    with OPENER.open(graphql_request(target.url, target.body, target.token), timeout=60) as response:
+        return response.read()
+
+
+def check_floor_answers(graphql_url: str, token: str, fixture) -> list[dict]:
+    """Once per server: every operation's floor answer over HTTP is the same document as ours
+    (bench.operations.same_document: PostgreSQL writes date-times with fewer digits, and its
+    JSON with spaces), with the same numbers of friends, events and attendees."""
+    from bench.floor import STATEMENTS
+    from bench.operations import census, first_difference, same_document
+
+    checked = []
+    for operation in STATEMENTS:
+        ours, floor = (fetch(target) for target in targets(operation, graphql_url, token, fixture))
+        ours_document, floor_document = json.loads(ours), json.loads(floor)
+        if ours_document.get("errors") or ours_document.get("data") is None:
+            raise SystemExit(f"{operation}: our answer has errors: {str(ours_document)[:2000]}")
+        same = same_document(ours_document, floor_document) and census(ours_document) == census(floor_document)
+        if not same:
+            difference = first_difference(ours_document, floor_document)
+            raise SystemExit(f"{operation}: the floor's answer over HTTP differs from ours: {difference}")
+        checked.append({"operation": operation, "same": same, "ours_bytes": len(ours), "floor_bytes": len(floor)})
+    print("floor over HTTP: " + ", ".join(f"{each['operation']} same as ours" for each in checked))
+    return checked
+
+
 # --- the measurements -------------------------------------------------------------------------
 
 
-def measure(url: str, master: int, script: Path, args: argparse.Namespace, friends: int) -> dict:
-    """Warm up (wrk for a few seconds, so every worker has served), then the timed load."""
-    run_wrk(url, script, args, WARMUP_SECONDS)
+def wrk_figures(results: list[WrkResult]) -> dict:
+    """Rounds of one target: the median rate, every round's, and the median round's latency."""
+    middle = sorted(results, key=lambda result: result.rps)[(len(results) - 1) // 2]
+    return {
+        "rps": round(statistics.median(result.rps for result in results), 2),
+        "rounds_rps": [result.rps for result in results],
+        "requests": sum(result.requests for result in results),
+        "errors": sum(result.errors for result in results),
+        "latency_ms": middle.latency_ms,
+    }
+
+
+def measure(
+    operation: str, pair: tuple[Target, Target], master: int, args: argparse.Namespace, directory: Path, friends: int
+) -> dict:
+    """Warm both up (wrk for a few seconds each, so every worker has served), then --rounds rounds
+    of ours and the floor, in alternating order; each worker's RSS before and after."""
+    scripts = {
+        target.name: write_wrk_script(directory, target.token, target.body, f"{operation}-{target.name}")
+        for target in pair
+    }
+    by_name = {target.name: target for target in pair}
+    for target in pair:
+        run_wrk(target.url, scripts[target.name], args, WARMUP_SECONDS)
     before = rss_by_worker(master)
-    result = run_wrk(url, script, args, args.duration)
+    results: dict[str, list[WrkResult]] = {"ours": [], "floor": []}
+    for turn in range(args.rounds):
+        for name in ("ours", "floor") if turn % 2 == 0 else ("floor", "ours"):
+            results[name].append(run_wrk(by_name[name].url, scripts[name], args, args.duration))
     after = rss_by_worker(master)
+    ratios = [ours.rps / floor.rps for ours, floor in zip(results["ours"], results["floor"], strict=True) if floor.rps]
+    ours, floor = wrk_figures(results["ours"]), wrk_figures(results["floor"])
     return {
         "friends": friends,
+        "operation": operation,
         "concurrency": args.concurrency,
         "duration_s": args.duration,
-        "requests": result.requests,
-        "rps": result.rps,
-        "latency_ms": result.latency_ms,
-        "errors": result.errors,
+        "rounds": args.rounds,
+        "ours": ours,
+        "floor": floor,
+        "round_ratios": [round(ratio, 4) for ratio in ratios],
+        "ratio": round(statistics.median(ratios), 4) if ratios else None,
+        "errors": ours["errors"] + floor["errors"],
         "workers": workers_report(before, after, growth=False),
     }
 
@@ -525,21 +655,42 @@ def soak(url: str, master: int, script: Path, args: argparse.Namespace, rps: flo
     }
 
 
-def session(args: argparse.Namespace, friends: int, measured: bool, soaked: bool) -> tuple[dict | None, dict | None]:
-    """Seed `friends`, serve, check, then the timed run and/or the soak on that one server."""
-    prepare_database(args.database_url, friends)
-    env = django_env(args.database_url)
-    with web_server(env, OUTPUT_DIR / f"gunicorn-{friends}.log") as (url, master), tempfile.TemporaryDirectory() as tmp:
+@dataclass
+class Session:
+    """What one server at one size measured."""
+
+    runs: list[dict]
+    soak: dict | None
+    checked: list[dict]
+    shape: dict
+
+
+def session(args: argparse.Namespace, friends: int, operations: tuple[str, ...], soaked: bool) -> Session:
+    """Seed `friends` (as the in-process bench does), serve, check the floor's answers, then
+    measure `operations` against the floor and/or soak, on that one server."""
+    from django.db import connection
+
+    from bench.inprocess import prepare_size
+
+    fixture = prepare_size(friends)
+    connection.close()  # this process only seeded: nothing of it stays open under the load
+    env = bench_env(args.database_url)
+    log = OUTPUT_DIR / f"gunicorn-{friends}.log"
+    with web_server(env, log) as (url, master), tempfile.TemporaryDirectory() as tmp:
         token = login(url)
         check_home_screen(url, token, friends)
-        script = write_wrk_script(Path(tmp), token)
-        run = measure(url, master, script, args, friends) if measured else None
-        if run:
-            print_run(run)
-        if not soaked:
-            return run, None
-        rps = run["rps"] if run else run_wrk(url, script, args, 5).rps
-        return run, soak(url, master, script, args, rps)
+        checked = [{"friends": friends, **each} for each in check_floor_answers(url, token, fixture)]
+        runs = []
+        for operation in operations:
+            runs.append(measure(operation, targets(operation, url, token, fixture), master, args, Path(tmp), friends))
+            print_run(runs[-1])
+        soaked_result = None
+        if soaked:
+            script = write_wrk_script(Path(tmp), token, home_screen_body(), "soak")
+            home = next((run for run in runs if run["operation"] == "home_screen"), None)
+            rps = home["ours"]["rps"] if home else run_wrk(url, script, args, 5).rps
+            soaked_result = soak(url, master, script, args, rps)
+    return Session(runs, soaked_result, checked, gunicorn_shape(env))
 
 
 def machine() -> str:
@@ -552,10 +703,14 @@ def machine() -> str:
 
 
 def print_run(run: dict) -> None:
-    latency = run["latency_ms"]
+    ours, floor = run["ours"], run["floor"]
+    ratio = "–" if run["ratio"] is None else f"{run['ratio']:.3f}"
     print(
-        f"{run['friends']:>5} friends: {run['rps']:7.1f} requests/s, {run['requests']} requests, "
-        f"p50 {latency['p50']} ms, p90 {latency['p90']} ms, p99 {latency['p99']} ms, {run['errors']} errors"
+        f"{run['friends']:>5} friends, {run['operation']}: ours {ours['rps']:7.1f} requests/s "
+        f"(rounds {', '.join(f'{rps:.1f}' for rps in ours['rounds_rps'])}; p50 {ours['latency_ms']['p50']} ms), "
+        f"floor {floor['rps']:7.1f} (rounds {', '.join(f'{rps:.1f}' for rps in floor['rounds_rps'])}; "
+        f"p50 {floor['latency_ms']['p50']} ms); ours ÷ floor {ratio}; {run['errors']} errors",
+        flush=True,
     )
     for worker in run["workers"]:
         print(f"        worker {worker['pid']}: RSS {worker['rss_before_kb']} kB -> {worker['rss_after_kb']} kB")
@@ -573,25 +728,60 @@ def print_soak(result: dict) -> None:
         )
 
 
-def main(argv: list[str] | None = None) -> None:
+def errors_of(report: dict) -> list[str]:
+    """Every figure measured with errors: the bench asserts none."""
+    found = [
+        f"{run['operation']} at {run['friends']} friends: {run['ours']['errors']} errors (ours), "
+        f"{run['floor']['errors']} (floor)"
+        for run in report["runs"]
+        if run["errors"]
+    ]
+    if report["soak"] and report["soak"]["errors"]:
+        found.append(f"soak: {report['soak']['errors']} errors")
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    ensure_database(args.database_url)
+    configure_django(args.database_url)  # this process seeds and picks the floor's input
     wants_soak = args.soak_requests > 0
-    report: dict = {"machine": machine(), "runs": [], "soak": None}
-    for friends in args.sizes:
-        run, soaked = session(args, friends, measured=True, soaked=wants_soak and friends == SOAK_FRIENDS)
-        report["runs"].append(run)
-        report["soak"] = soaked or report["soak"]
+    report: dict = {
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "machine_details": machine_details(),
+        "load_average_start": os.getloadavg(),
+        "wrk": {"concurrency": args.concurrency, "threads": args.threads, "duration_s": args.duration},
+        "rounds": args.rounds,
+        "runs": [],
+        "answers_checked": [],
+        "soak": None,
+    }
+    for index, friends in enumerate(args.sizes):
+        # The trivial operation depends on no size: measured once, on the first server.
+        operations = ("home_screen", TRIVIAL_OPERATION) if index == 0 else ("home_screen",)
+        measured = session(args, friends, operations, soaked=wants_soak and friends == SOAK_FRIENDS)
+        report["runs"] += measured.runs
+        report["answers_checked"] += measured.checked
+        report["soak"] = measured.soak or report["soak"]
+        report["server"] = measured.shape
     if wants_soak and SOAK_FRIENDS not in args.sizes:
-        report["soak"] = session(args, SOAK_FRIENDS, measured=False, soaked=True)[1]
+        report["soak"] = session(args, SOAK_FRIENDS, (), soaked=True).soak
+    report["load_average_end"] = os.getloadavg()
+    report["errors"] = errors_of(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\n{report['machine']}; c={args.concurrency}, t={args.threads}, {args.duration} s per size")
+    shape = f"c={args.concurrency}, t={args.threads}, {args.rounds} x {args.duration} s per target"
+    print(f"\n{report['machine']}; {shape}")
     for run in report["runs"]:
         print_run(run)
     if report["soak"]:
         print_soak(report["soak"])
     print(f"wrote {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}")
+    for error in report["errors"]:
+        print(f"ERROR: {error}", file=sys.stderr)
+    return 1 if report["errors"] else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

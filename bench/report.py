@@ -1,9 +1,12 @@
-"""`python -m bench.report`: docs/benchmarks.md and docs/benchmarks.png from the bench's output.
+"""`python -m bench.report`: docs/benchmarks.md, docs/benchmarks.png and the README's headline
+figures from the bench's output.
 
 Reads bench-output/inprocess.json (`python -m bench`, required) and, when present,
-bench-output/http.json (`python -m bench.http_load`) and bench-output/profile.json
-(`python -m bench.profile`). Every figure in the page comes from those files, and so
-does the verdict on each target of issue 3: the page is regenerated, never edited.
+bench-output/http.json (`python -m bench.http_load`), fixed_cost.json (`python -m
+bench.fixed_cost`) and profile.json (`python -m bench.profile`), and the "before" of issue 12,
+bench/baseline-issue12.json (`python -m bench.baseline`). Every figure in the page comes from
+those files, and so does the verdict on each of issue 12's targets: the page is regenerated,
+never edited. In README.md, only the block between HEADLINE_START and HEADLINE_END is rewritten.
 """
 
 from __future__ import annotations
@@ -26,17 +29,27 @@ MARKERS = {"ours": "o", "naive": "s", "floor": "^"}
 TITLES = {operation.name: operation.title for operation in OPERATIONS}
 CHARTED = ("home_screen", "friends_feed")
 
-# Issue 3's targets.
-HOME_MAX_STATEMENTS = 7
-FLOOR_RATIO = 3.0
-HOME_RATIO_SIZES = (100, 1000)
-MIN_RPS = 40.0
+# Issue 12's targets: ours ÷ the floor (medians, same run) per operation, at these sizes
+# (None: every size measured); the HTTP throughput at RPS_FRIENDS against the floor's endpoint's.
+FLOOR_TARGETS = (
+    ("home_screen", 3.0, (100, 1000)),
+    ("friends_feed", 2.0, None),
+    ("event_detail", 3.0, (100, 1000)),
+)
+MIN_THROUGHPUT_SHARE = 1 / 3
 RPS_FRIENDS = 100
 MAX_GROWTH_PCT = 5.0
 SOAK_REQUESTS = 10_000
+# Before → after: the sizes shown, and the sync size compared.
+COMPARED_SIZES = (100, 1000)
+SYNC_FRIENDS = 1000
 
 MET, MISSED, UNKNOWN = "**met**", "**missed**", "not measured"
+REPORTED, NO_BASELINE = "reported", "no baseline"
 STALE = "not counted: older than this run"
+BASELINE_FILE = Path(__file__).resolve().parent / "baseline-issue12.json"
+HEADLINE_START = "<!-- bench:headline: written by `make bench` (bench/report.py); do not edit by hand -->"
+HEADLINE_END = "<!-- /bench:headline -->"
 
 
 # --- reading -------------------------------------------------------------------------
@@ -128,15 +141,16 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], right_from: int
 # --- targets -------------------------------------------------------------------------
 
 
-def targets(results: Results, http: Extra) -> list[list[str]]:
-    """[target, figures, verdict] for each of issue 3's targets."""
+def targets(results: Results, http: Extra, baseline: dict | None) -> list[list[str]]:
+    """[target, figures, verdict] for each of issue 12's targets."""
     return [
+        *(near_floor(results, baseline, operation, limit, sizes) for operation, limit, sizes in FLOOR_TARGETS),
+        throughput(http, baseline),
         constant_statements(results),
-        home_statements(results),
-        *[home_near_floor(results, friends) for friends in HOME_RATIO_SIZES],
-        feed_near_floor(results),
-        throughput(http),
+        statements_not_more(results, baseline),
         memory_growth(http),
+        allocation(results, baseline),
+        delta_sync(results, baseline),
     ]
 
 
@@ -145,65 +159,121 @@ def ours_statements(results: Results, operation: str) -> dict[int, int]:
     return {f: n for f, n in found.items() if n is not None}
 
 
+def sync_statements(run: dict[str, Any]) -> dict[int, tuple[int, ...]]:
+    return {sync["friends"]: tuple(sync["full"]["sql_per_page_seen"]) for sync in run.get("sync") or []}
+
+
 def constant_statements(results: Results) -> list[str]:
     figures, constant = [], True
     for operation in TITLES:
         by_size = ours_statements(results, operation)
         constant &= len(set(by_size.values())) == 1
         figures.append(f"{operation}: " + ", ".join(str(n) for n in by_size.values()))
+    per_page = sync_statements(results.run)
+    if per_page:
+        constant &= len(set(per_page.values())) == 1 and all(len(seen) == 1 for seen in per_page.values())
+        figures.append("sync per page: " + ", ".join("/".join(map(str, seen)) for seen in per_page.values()))
     sizes = f"{number(results.sizes[0])} to {number(results.sizes[-1])} friends"
     return [f"SQL statements constant from {sizes}, every operation", "; ".join(figures), verdict(constant)]
 
 
-def home_statements(results: Results) -> list[str]:
-    by_size = ours_statements(results, "home_screen")
-    worst = max(by_size.values(), default=None)
-    met = worst is not None and worst <= HOME_MAX_STATEMENTS and len(set(by_size.values())) == 1
-    figure = "–" if worst is None else f"{worst} (authentication included)"
-    return [f"Home screen: at most {HOME_MAX_STATEMENTS} SQL statements", figure, verdict(met, worst is not None)]
+def statements_now(results: Results) -> dict[str, int]:
+    """The most statements each operation ran at any size, as bench/baseline.py records them."""
+    found = {
+        operation: max(by_size.values()) for operation in TITLES if (by_size := ours_statements(results, operation))
+    }
+    syncs = results.run.get("sync") or []
+    if syncs:
+        found["sync_page"] = max(max(sync["full"]["sql_per_page_seen"]) for sync in syncs)
+        found["sync_incremental"] = max(sync["incremental"]["sql"] for sync in syncs)
+    return found
 
 
-def home_near_floor(results: Results, friends: int) -> list[str]:
-    label = f"Home screen within {FLOOR_RATIO:g}× of the floor at {number(friends)} friends"
-    ratio = results.ratio("home_screen", friends, "ours", "floor")
-    if ratio is None:
-        return [label, "–", UNKNOWN]
-    ours = results.value("home_screen", friends, "ours", "median")
-    floor = results.value("home_screen", friends, "floor", "median")
-    naive = results.ratio("home_screen", friends, "naive", "ours")
-    figures = f"{number(ours)} ms vs {number(floor)} ms: {times(ratio)}"
-    if naive is not None:
-        figures += f" (naive ÷ ours: {times(naive)})"
-    return [label, figures, verdict(ratio <= FLOOR_RATIO)]
+def statements_not_more(results: Results, baseline: dict | None) -> list[str]:
+    label = "SQL statements: none more than before, every operation"
+    now = statements_now(results)
+    if not baseline:
+        return [label, ", ".join(f"{name} {count}" for name, count in now.items()), NO_BASELINE]
+    before = baseline["statements"]
+    figures = ", ".join(f"{name} {before.get(name, '–')} → {count}" for name, count in now.items())
+    grown = [name for name, count in now.items() if name in before and count > before[name]]
+    return [label, figures, verdict(not grown)]
 
 
-def feed_near_floor(results: Results) -> list[str]:
-    label = f"Flat feed within {FLOOR_RATIO:g}× of the floor (every size)"
-    ratios = {f: results.ratio("friends_feed", f, "ours", "floor") for f in results.sizes}
+def near_floor(results: Results, baseline: dict | None, operation: str, limit: float, sizes) -> list[str]:
+    """Ours ÷ the floor at most `limit` at each of `sizes` (None: every size measured)."""
+    where = "at every size" if sizes is None else " and ".join(f"{number(f)}" for f in sizes) + " friends"
+    label = f"{TITLES[operation]}: at most {limit:g}× the floor, {where}"
+    chosen = results.sizes if sizes is None else [f for f in sizes if f in results.sizes]
+    ratios = {f: results.ratio(operation, f, "ours", "floor") for f in chosen}
     ratios = {f: r for f, r in ratios.items() if r is not None}
-    if not ratios:
+    if not ratios or (sizes is not None and len(ratios) < len(sizes)):
         return [label, "–", UNKNOWN]
-    figures = ", ".join(f"{times(r)} at {number(f)}" for f, r in ratios.items())
-    return [label, figures, verdict(max(ratios.values()) <= FLOOR_RATIO)]
+    parts = []
+    for friends, ratio in ratios.items():
+        ours = results.value(operation, friends, "ours", "median")
+        floor = results.value(operation, friends, "floor", "median")
+        part = f"{number(friends)}: {number(ours)} vs {number(floor)} ms, **{times(ratio)}**"
+        before = baseline_figure(baseline, operation, friends)
+        if before and before.get("ours_over_floor"):
+            part += f" (before {times(before['ours_over_floor'])})"
+        parts.append(part)
+    return [label, "; ".join(parts), verdict(max(ratios.values()) <= limit)]
 
 
-def throughput(http: Extra) -> list[str]:
-    label = f"HTTP: at least {MIN_RPS:g} home-screen requests/s at {RPS_FRIENDS} friends"
-    runs = [run for run in (http.data or {}).get("runs") or [] if run and run.get("friends") == RPS_FRIENDS]
-    if not runs:
-        return [label, "–", UNKNOWN]
-    best = max(runs, key=lambda run: run.get("rps") or 0)
-    figures = (
-        f"{number(best.get('rps'))} requests/s (concurrency {best.get('concurrency', '?')}, "
-        f"{best.get('duration_s', '?')} s, {best.get('errors', '?')} errors)"
+def baseline_figure(baseline: dict | None, operation: str, friends: int) -> dict | None:
+    return ((baseline or {}).get("inprocess") or {}).get(operation, {}).get(str(friends))
+
+
+def http_run(http: dict | None, operation: str, friends: int) -> dict | None:
+    return next(
+        (
+            run
+            for run in (http or {}).get("runs") or []
+            if run.get("operation") == operation and run["friends"] == friends
+        ),
+        None,
     )
+
+
+def throughput(http: Extra, baseline: dict | None) -> list[str]:
+    label = (
+        f"HTTP: home-screen requests/s at {RPS_FRIENDS} friends at least {share(MIN_THROUGHPUT_SHARE)} of the "
+        "floor endpoint's (wrk, concurrency 8), 0 errors"
+    )
+    run = http_run(http.data, "home_screen", RPS_FRIENDS)
+    if run is None or "floor" not in run:
+        return [label, "–", UNKNOWN]
+    figures = (
+        f"{number(run['ours']['rps'])} vs {number(run['floor']['rps'])} requests/s: **{share(run['ratio'])}** "
+        f"(median of {plural(run.get('rounds', 1), 'round')}), {run['errors']} errors"
+    )
+    before = next(
+        (b for b in ((baseline or {}).get("http") or {}).get("runs") or []
+         if b["operation"] == "home_screen" and b["friends"] == RPS_FRIENDS),
+        None,
+    )  # fmt: skip
+    if before:
+        earlier = f"{number(before['ours_rps'])} vs {number(before['floor_rps'])}"
+        figures += f" (before {share(before['ours_over_floor'])}: {earlier})"
     if http.stale:
         return [label, figures, STALE]
-    return [label, figures, verdict((best.get("rps") or 0) >= MIN_RPS and not best.get("errors"))]
+    return [label, figures, verdict((run["ratio"] or 0) >= MIN_THROUGHPUT_SHARE and not run["errors"])]
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def share(value: float | None) -> str:
+    """A fraction as a reader compares it with a third: 0.33 (1/3.0)."""
+    if value is None:
+        return "–"
+    return f"{value:.2f} (1/{1 / value:.1f})" if value else "0"
 
 
 def memory_growth(http: Extra) -> list[str]:
-    label = f"HTTP: worker memory grows < {MAX_GROWTH_PCT:g}% over {number(SOAK_REQUESTS)} requests"
+    label = f"HTTP: worker memory flat (< {MAX_GROWTH_PCT:g}%) over {number(SOAK_REQUESTS)} requests"
     soak = (http.data or {}).get("soak")
     growths = [growth_pct(worker) for worker in (soak or {}).get("workers") or []]
     growths = [g for g in growths if g is not None]
@@ -215,7 +285,52 @@ def memory_growth(http: Extra) -> list[str]:
         return [label, figures, STALE]
     if requests < SOAK_REQUESTS:
         return [label, figures + f" (fewer than {SOAK_REQUESTS:,} requests)", "inconclusive"]
-    return [label, figures, verdict(max(growths) < MAX_GROWTH_PCT)]
+    return [label, figures, verdict(max(growths) < MAX_GROWTH_PCT and not soak.get("errors"))]
+
+
+def allocation(results: Results, baseline: dict | None) -> list[str]:
+    """The peak Python allocation of one request (tracemalloc), before → after."""
+    label = "Allocation per request (tracemalloc peak), before → after"
+    parts = []
+    for operation in TITLES:
+        for friends in COMPARED_SIZES:
+            now = results.value(operation, friends, "ours", "alloc_peak_bytes")
+            if now is None:
+                continue
+            before = (baseline_figure(baseline, operation, friends) or {}).get("alloc_peak_bytes")
+            part = f"{operation} at {number(friends)}: "
+            part += f"{megabytes(before, 1)} → {megabytes(now, 1)} MB" if before else f"{megabytes(now, 1)} MB"
+            parts.append(part + (f" ({times(now / before)})" if before else ""))
+    return [label, "; ".join(parts) or "–", REPORTED if baseline else NO_BASELINE]
+
+
+def delta_sync(results: Results, baseline: dict | None) -> list[str]:
+    label = f"Delta sync at {number(SYNC_FRIENDS)} friends: full first sync and its pages, before → after"
+    sync = next((s for s in results.run.get("sync") or [] if s["friends"] == SYNC_FRIENDS), None)
+    if sync is None:
+        return [label, "–", UNKNOWN]
+    full = sync["full"]
+    now = {
+        "full_sync_s": full["sync_ms"]["median"] / 1000,
+        "first_page_ms": (full.get("first_page_ms") or {}).get("median"),
+        "page_median_ms": full["page_ms"]["median"],
+    }
+    before = ((baseline or {}).get("sync") or {}).get(str(SYNC_FRIENDS)) or {}
+    names = {"full_sync_s": ("full sync", "s", 2), "first_page_ms": ("first page", "ms", 1),
+             "page_median_ms": ("median page", "ms", 1)}  # fmt: skip
+    parts = []
+    for key, (name, unit, digits) in names.items():
+        after, earlier = now[key], before.get(key)
+        if after is None:
+            continue
+        text = (
+            f"{name} {number(earlier, digits)} → {number(after, digits)} {unit}"
+            if earlier
+            else f"{name} {number(after, digits)} {unit}"
+        )
+        parts.append(text + (f" ({times(after / earlier)})" if earlier else ""))
+    figures = f"{number(full['events'])} events in {full['pages']} pages: " + ", ".join(parts)
+    return [label, figures, REPORTED if before else NO_BASELINE]
 
 
 def growth_pct(worker: dict[str, Any]) -> float | None:
@@ -262,14 +377,35 @@ def load_average(run: dict[str, Any]) -> str:
     return f"1-minute load average {start[0]:.2f} at the start, {end[0]:.2f} at the end."
 
 
-def targets_section(results: Results, http: Extra) -> list[str]:
+def targets_section(results: Results, http: Extra, baseline: dict | None) -> list[str]:
+    before = (
+        f"“Before” figures: {baseline_source(baseline)}."
+        if baseline
+        else f"No “before” figures ({BASELINE_FILE.name} is missing: `python -m bench.baseline`)."
+    )
     return [
-        "## Issue 3's targets",
+        "## Issue 12's targets",
         "",
-        "Medians, same run, same data. A verdict is computed from the figures below.",
+        "Medians, same run, same data; ours ÷ the floor is the ratio of the two medians. A verdict is computed "
+        f"from the figures below. {before}",
         "",
-        *table(["target", "measured", "verdict"], targets(results, http), right_from=3),
+        *table(["target", "measured", "verdict"], targets(results, http, baseline), right_from=3),
     ]
+
+
+def baseline_source(baseline: dict) -> str:
+    """Which code, bench and machine the "before" figures are from, and when."""
+    machine = baseline["machine"]
+    when = dt.datetime.fromisoformat(baseline["measured_at"])
+    load = baseline.get("load_average") or {}
+    busy = ""
+    if load.get("start") and load.get("end"):
+        busy = f", 1-minute load average {load['start'][0]:.2f} → {load['end'][0]:.2f}"
+    return (
+        f"bench/{BASELINE_FILE.name}, the application at `{baseline['application_commit']}` measured on "
+        f"{when:%Y-%m-%d %H:%M} UTC by the bench at `{baseline.get('bench_commit', '?')}`, on {machine['nproc']} cores "
+        f"({machine['cpu_model']}), PostgreSQL {machine['postgresql']}{busy}"
+    )
 
 
 def method_section(run: dict[str, Any]) -> list[str]:
@@ -293,6 +429,15 @@ def method_section(run: dict[str, Any]) -> list[str]:
         "(`ru_maxrss`). Each measurement runs in its own fresh process, so RSS is Python + Django + the app "
         "+ that variant's requests; *base* is the same process's RSS before its first request.",
         "- The floor's response is a little bigger than ours: PostgreSQL writes its JSON with spaces.",
+        "- **HTTP**: the Procfile's `web:` process (gunicorn, gunicorn.conf.py, production's settings and "
+        "middleware) with the bench's settings (bench/settings.py), which add `POST /bench/floor/<operation>` "
+        "(bench/urls.py): the floor's statement answered through the same process, middleware and request log "
+        "as `/graphql`, its answer checked equal to ours over HTTP once per server. wrk loads ours and the floor "
+        "in alternating rounds; each figure is the median of the rounds, ours ÷ floor the median of the "
+        "rounds' ratios.",
+        "- **Fixed cost**: the trivial operation `{ __typename }` (bench/fixed_cost.py), in-process through "
+        "Django's whole handler, with and without the token, against the floor's trivial statement; and a "
+        "timer around each step of the request.",
     ]
 
 
@@ -388,6 +533,7 @@ def sync_section(run: dict[str, Any]) -> list[str]:
                 "events synced",
                 "pages",
                 "SQL per page",
+                "first page ms",
                 "median ms per page",
                 "p90 ms per page",
                 "full sync s",
@@ -408,6 +554,7 @@ def sync_row(sync: dict[str, Any]) -> list[str]:
         number(full["events"]),
         number(full["pages"]),
         ", ".join(str(n) for n in full["sql_per_page_seen"]),
+        number((full.get("first_page_ms") or {}).get("median")),
         number(full["page_ms"].get("median")),
         number(full["page_ms"].get("p90")),
         number(full["sync_ms"].get("median", 0) / 1000, 2),
@@ -431,38 +578,62 @@ def data_section(run: dict[str, Any]) -> list[str]:
     return ["## Data", "", *table(["friends", "users", "events", "RSVPs", "seeding s"], rows)]
 
 
-HTTP_HEADERS = {"duration_s": "duration s", "rps": "requests/s"}
-
-
 def http_section(extra: Extra) -> list[str]:
     http, source = extra.data, extra.source
     lines = ["## HTTP throughput (bench/http_load.py)", ""]
-    if not http or not http.get("runs"):
-        return [*lines, "Not measured (bench-output/http.json is missing): `python -m bench.http_load`."]
-    machine = http.get("machine") or "machine not given"
-    lines += [f"The Procfile's web process on 127.0.0.1 under wrk, home screen ({machine}). From {source}.", ""]
-    lines += table(*http_runs_table(http["runs"]))
-    if http.get("soak"):
-        lines += ["", "Memory soak:", "", *soak_table(http["soak"])]
-    return lines
-
-
-def http_runs_table(runs: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
-    """Every key the runs have: latency percentiles and worker RSS spread into columns."""
-    runs = [run for run in runs if run]
-    plain = [k for k in dict.fromkeys(k for run in runs for k in run) if k not in ("latency_ms", "workers")]
-    percentiles = list(dict.fromkeys(p for run in runs for p in run.get("latency_ms") or {}))
-    headers = [*(HTTP_HEADERS.get(k, k) for k in plain), *(f"{p} ms" for p in percentiles)]
-    headers.append("worker RSS MB before → after")
-    rows = [
-        [
-            *(cell(run.get(k)) for k in plain),
-            *(cell((run.get("latency_ms") or {}).get(p)) for p in percentiles),
-            workers_cell(run.get("workers") or []),
-        ]
-        for run in runs
+    if not http or not http.get("runs") or "floor" not in http["runs"][0]:
+        return [*lines, "Not measured (bench-output/http.json is missing or old): `python -m bench.http_load`."]
+    details = http.get("machine_details") or {}
+    server = http.get("server") or {}
+    wrk = http.get("wrk") or {}
+    lines += [
+        f"The Procfile's web process on 127.0.0.1 ({server.get('workers', '?')} workers, "
+        f"`{server.get('worker_class', '?')}`), wrk with {wrk.get('concurrency', '?')} connections on "
+        f"{wrk.get('threads', '?')} threads, ours (`POST /graphql`, Bearer token) and the floor "
+        f"(`POST /bench/floor/<operation>`) in {plural(http.get('rounds', 0), 'alternating round')} of "
+        f"{wrk.get('duration_s', '?')} s each. {http.get('machine', '')}, commit `{details.get('commit', '?')}`; "
+        f"{load_average(http)} From {source}.",
+        "",
     ]
-    return headers, rows
+    rows = []
+    for run in http["runs"]:
+        ours, floor = run["ours"], run["floor"]
+        rows.append(
+            [
+                number(run["friends"]),
+                "`{ __typename }`" if run["operation"] == "typename" else run["operation"],
+                number(ours["rps"]),
+                number(floor["rps"]),
+                share(run["ratio"]),
+                ", ".join(number(r) for r in ours["rounds_rps"]),
+                ", ".join(number(r) for r in floor["rounds_rps"]),
+                f"{number(ours['latency_ms']['p50'])} / {number(ours['latency_ms']['p99'])}",
+                f"{number(floor['latency_ms']['p50'])} / {number(floor['latency_ms']['p99'])}",
+                str(run["errors"]),
+                workers_cell(run.get("workers") or []),
+            ]
+        )
+    headers = [
+        "friends",
+        "operation",
+        "requests/s ours",
+        "floor",
+        "ours ÷ floor",
+        "rounds ours",
+        "rounds floor",
+        "p50 / p99 ms ours",
+        "floor",
+        "errors",
+        "worker RSS MB before → after",
+    ]
+    lines += table(headers, rows, right_from=2)
+    checked = http.get("answers_checked") or []
+    if checked:
+        same = sorted({each["operation"] for each in checked if each["same"]})
+        lines += ["", f"Floor answers over HTTP checked equal to ours: {', '.join(same)}."]
+    if http.get("soak"):
+        lines += ["", "Memory soak (ours, home screen):", "", *soak_table(http["soak"])]
+    return lines
 
 
 def soak_table(soak: dict[str, Any]) -> list[str]:
@@ -499,18 +670,148 @@ def profile_section(extra: Extra) -> list[str]:
         return [*lines, "Not measured (bench-output/profile.json is missing): `python -m bench.profile`."]
     split = profile["split_ms"]
     total = sum(split.values()) or 1
-    rows = [[bucket, number(ms), f"{100 * ms / total:.0f}%"] for bucket, ms in split.items()]
+    meaning = profile.get("buckets") or {}
+    rows = [
+        [
+            bucket,
+            meaning.get(bucket, "").partition(": ")[2] or meaning.get(bucket, ""),
+            number(ms),
+            f"{100 * ms / total:.0f}%",
+        ]
+        for bucket, ms in split.items()
+    ]
+    real = profile.get("real_ms")
     lines += [
-        f"cProfile of the {profile.get('operation', 'home_screen')} request at "
-        f"{number(profile.get('friends'))} friends, {number(profile.get('total_ms'))} ms per request under "
-        f"the profiler (which inflates Python-heavy code: the split matters, not the total). From {source}.",
+        f"The {profile.get('operation', 'home_screen')} request at {number(profile.get('friends'))} friends "
+        f"through Django's whole handler (middleware, request log, view), production settings. Without the "
+        f"profiler: **{number(real)} ms** per request (median), of which the garbage collector "
+        f"{number(profile.get('gc_ms'))} ms and the SQL statements {number(profile.get('sql_wall_ms'))} ms "
+        f"(wall time, round trips included); the floor takes {number(profile.get('floor_ms'))} ms. Under cProfile, "
+        f"with the collector off, {number(profile.get('total_ms'))} ms, split below by the file of each function "
+        f"(the profiler inflates Python-heavy code: the split matters, not the total). From {source}.",
         "",
-        *table(["part", "ms", "share"], rows),
+        *table(["part", "what", "ms", "share"], rows, right_from=2),
     ]
     top = profile.get("top_functions") or []
     if top:
         lines += ["", "Top functions by own time:", ""]
         lines += table(["function", "ms per request"], ([f"`{name}`", number(ms, 2)] for name, ms in top[:10]))
+    by_bucket = profile.get("top_by_bucket") or {}
+    if by_bucket:
+        lines += ["", "What each part is made of (its functions with most own time, ms per request):", ""]
+        lines += table(
+            ["part", "functions"],
+            (
+                [bucket, "; ".join(f"`{name}` {number(ms, 2)}" for name, ms in functions)]
+                for bucket, functions in by_bucket.items()
+            ),
+        )
+    unclassified = [entry for entry in profile.get("unclassified_files") or [] if entry[1] >= 0.1]
+    if unclassified:
+        lines += ["", "Files the buckets do not name (charged to *other*): "
+                  + ", ".join(f"`{path}` {number(ms, 2)} ms" for path, ms in unclassified) + "."]  # fmt: skip
+    return lines
+
+
+def fixed_cost_section(extra: Extra) -> list[str]:
+    fixed, source = extra.data, extra.source
+    lines = ["## The fixed cost of a request (bench/fixed_cost.py)", ""]
+    if not fixed:
+        return [*lines, "Not measured (bench-output/fixed_cost.json is missing): `python -m bench.fixed_cost`."]
+    lines += [
+        f"The trivial operation `{{ __typename }}` in-process, each way timed in turn ({fixed['rounds']} rounds of "
+        f"{fixed['requests']} requests; medians of the rounds' medians). {load_average(fixed)} From {source}.",
+        "",
+        *table(["way", "median ms"], ([name, number(f["median_ms"], 3)] for name, f in fixed["totals"].items())),
+        "",
+        f"Where `{{ __typename }}` with a token goes, step by step (median per request of "
+        f"{fixed['steps']['requests']:,}; a step's time includes the steps it calls):",
+        "",
+        *table(["step", "ms"], ([name, number(ms, 3)] for name, ms in fixed["steps"]["inclusive_ms"].items())),
+        "",
+        "Each middleware's own time (its time less the next one's):",
+        "",
+        *table(["middleware", "ms"], ([n, number(ms, 3)] for n, ms in fixed["steps"]["middleware_own_ms"].items())),
+    ]
+    missing = fixed["steps"].get("missing") or []
+    if missing:
+        note = "Steps not timed (the code moved: update bench/fixed_cost.py's STEPS): "
+        lines += ["", note + "; ".join(missing) + "."]
+    return lines
+
+
+def before_after_section(results: Results, http: Extra, baseline: dict | None) -> list[str]:
+    """Every figure the baseline keeps against this run's: ours, the floor and their ratio."""
+    lines = ["## Before → after (issue 12)", ""]
+    if not baseline:
+        return [*lines, f"No “before” figures: bench/{BASELINE_FILE.name} is missing (`python -m bench.baseline`)."]
+    machine = results.run["machine"]
+    lines += [
+        f"Before: {baseline_source(baseline)}. After: this run (commit `{machine.get('commit', '?')}`). When the "
+        "two were measured on different machines or under different loads, compare the ratios to the floor, "
+        "which is measured in the same run as ours.",
+        "",
+    ]
+    rows = []
+    for operation in TITLES:
+        for friends in results.sizes:
+            before = baseline_figure(baseline, operation, friends)
+            ours = results.value(operation, friends, "ours", "median")
+            if before is None or ours is None:
+                continue
+            floor = results.value(operation, friends, "floor", "median")
+            ratio = results.ratio(operation, friends, "ours", "floor")
+            rows.append(
+                [
+                    operation,
+                    number(friends),
+                    f"{before['sql']} → {results.value(operation, friends, 'ours', 'sql_statements')}",
+                    f"{number(before['ours_ms'])} → {number(ours)}",
+                    times(ours / before["ours_ms"]),
+                    f"{number(before['floor_ms'])} → {number(floor)}",
+                    f"{times(before['ours_over_floor'])} → {times(ratio)}",
+                    f"{megabytes(before['alloc_peak_bytes'], 1)} → "
+                    f"{megabytes(results.value(operation, friends, 'ours', 'alloc_peak_bytes'), 1)}",
+                ]
+            )
+    headers = ["operation", "friends", "SQL", "ours ms", "after ÷ before", "floor ms", "ours ÷ floor", "alloc MB"]
+    lines += table(headers, rows, right_from=1)
+    before_http = (baseline.get("http") or {}).get("runs") or []
+    if before_http and http.data:
+        rows = []
+        for before in before_http:
+            run = http_run(http.data, before["operation"], before["friends"])
+            if run is None:
+                continue
+            rows.append(
+                [
+                    before["operation"],
+                    number(before["friends"]),
+                    f"{number(before['ours_rps'])} → {number(run['ours']['rps'])}",
+                    f"{number(before['floor_rps'])} → {number(run['floor']['rps'])}",
+                    f"{share(before['ours_over_floor'])} → {share(run['ratio'])}",
+                ]
+            )
+        lines += ["", *table(["HTTP", "friends", "requests/s ours", "floor", "ours ÷ floor"], rows, right_from=1)]
+    before_sync = baseline.get("sync") or {}
+    rows = []
+    for sync in results.run.get("sync") or []:
+        before = before_sync.get(str(sync["friends"]))
+        if not before:
+            continue
+        full = sync["full"]
+        rows.append(
+            [
+                number(sync["friends"]),
+                f"{number(before['full_sync_s'], 2)} → {number(full['sync_ms']['median'] / 1000, 2)}",
+                f"{number(before.get('first_page_ms'))} → {number((full.get('first_page_ms') or {}).get('median'))}",
+                f"{number(before['page_median_ms'])} → {number(full['page_ms']['median'])}",
+                f"{number(before['incremental_ms'])} → {number(sync['incremental']['ms']['median'])}",
+            ]
+        )
+    if rows:
+        headers = ["delta sync, friends", "full sync s", "first page ms", "median page ms", "incremental ms"]
+        lines += ["", *table(headers, rows)]
     return lines
 
 
@@ -521,22 +822,153 @@ def violations_section(run: dict[str, Any]) -> list[str]:
     return ["**Checks failed in this run:**", "", *(f"- {violation}" for violation in found)]
 
 
-def render_markdown(run: dict[str, Any], inputs: Path) -> str:
-    results = Results(run)
-    http, profile = load_extra(inputs / "http.json", run), load_extra(inputs / "profile.json", run)
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a report is made from."""
+
+    run: dict[str, Any]
+    http: Extra
+    fixed_cost: Extra
+    profile: Extra
+    baseline: dict | None
+
+    @classmethod
+    def read(cls, folder: Path, baseline_file: Path) -> Inputs | None:
+        run = load_json(folder / "inprocess.json")
+        if run is None:
+            return None
+        return cls(
+            run=run,
+            http=load_extra(folder / "http.json", run),
+            fixed_cost=load_extra(folder / "fixed_cost.json", run),
+            profile=load_extra(folder / "profile.json", run),
+            baseline=load_json(baseline_file),
+        )
+
+
+def render_markdown(inputs: Inputs) -> str:
+    run, results = inputs.run, Results(inputs.run)
     sections = [
         header(run),
-        targets_section(results, http),
+        targets_section(results, inputs.http, inputs.baseline),
         ["![Latency and SQL statements against friends](benchmarks.png)"],
+        before_after_section(results, inputs.http, inputs.baseline),
         *(operation_section(results, operation) for operation in TITLES),
         sync_section(run),
         method_section(run),
         data_section(run),
-        http_section(http),
-        profile_section(profile),
+        http_section(inputs.http),
+        fixed_cost_section(inputs.fixed_cost),
+        profile_section(inputs.profile),
         violations_section(run),
     ]
     return "\n\n".join("\n".join(section) for section in sections) + "\n"
+
+
+# --- the README's headline ----------------------------------------------------------
+
+
+def readme_headline(inputs: Inputs) -> list[str]:
+    """The README's "Performance" figures: the home screen against its baselines, the ratios of
+    issue 12's targets, the profile's largest part, HTTP."""
+    run, results = inputs.run, Results(inputs.run)
+    machine, when = run["machine"], dt.datetime.fromisoformat(run["generated_at"])
+    big = 1000 if 1000 in results.sizes else results.sizes[-1]
+    shown = (results.get("home_screen", big, "ours") or {}).get("census") or {}
+    events = sum(count for path, count in shown.items() if path.endswith("events.edges"))
+    naive = results.get("home_screen", big, "naive") is not None
+    baselines = (
+        "a typical graphene-django server (the same schema with loaders and optimizer hints off) and " if naive else ""
+    )
+    lines = [
+        f"Measured with `make bench` on {when:%Y-%m-%d}, commit `{machine.get('commit', '?')}`, on this project's "
+        f"{machine['nproc']}-core machine ({machine['cpu_model']}), PostgreSQL {machine['postgresql'].split()[0]}, "
+        f"the demo data at {number(results.sizes[0])} to {number(results.sizes[-1])} friends (10 events a day); "
+        f"medians of warm requests, in-process, against baselines measured in the same run: {baselines}one "
+        "hand-written SQL statement that builds the whole JSON answer in PostgreSQL (the floor). Full tables, "
+        "chart and profile: [docs/benchmarks.md](docs/benchmarks.md).",
+        "",
+        f"| home screen ({number(min(100, big))} friends shown, ~{number(round(events, -2))} events) "
+        "| SQL statements | median |",
+        "| --- | ---: | ---: |",
+    ]
+    labels = {"ours": f"this server, {number(big)} friends", "naive": "naive graphene-django, same schema",
+              "floor": "one-statement SQL floor"}  # fmt: skip
+    for variant, label in labels.items():
+        if results.get("home_screen", big, variant) is not None:
+            sql = results.value("home_screen", big, variant, "sql_statements")
+            lines.append(
+                f"| {label} | {number(sql)} | {number(results.value('home_screen', big, variant, 'median'))} ms |"
+            )
+    constant = all(len(set(ours_statements(results, operation).values())) == 1 for operation in TITLES)
+    sentences = [
+        f"SQL statements are {'the same' if constant else '**not** the same'} from {number(results.sizes[0])} to "
+        f"{number(results.sizes[-1])} friends for every operation."
+    ]
+    ratios = {operation: [results.ratio(operation, f, "ours", "floor") for f in results.sizes] for operation in TITLES}
+    ratios = {operation: [r for r in found if r is not None] for operation, found in ratios.items()}
+    home = {f: results.ratio("home_screen", f, "ours", "floor") for f in (100, 1000) if f in results.sizes}
+    if home:
+        sentences.append(
+            "The home screen is "
+            + " and ".join(f"{times(r)} the floor at {number(f)} friends" for f, r in home.items() if r)
+            + f" (target: at most {FLOOR_TARGETS[0][1]:g}×)"
+            + (
+                f"; the flat `friendsEvents` feed {span(ratios['friends_feed'])} (target {FLOOR_TARGETS[1][1]:g}×)"
+                if ratios["friends_feed"]
+                else ""
+            )
+            + (f"; event detail {span(ratios['event_detail'])}" if ratios["event_detail"] else "")
+            + "."
+        )
+    profile = inputs.profile.data
+    if profile and profile.get("split_ms"):
+        split = profile["split_ms"]
+        largest = max(split, key=split.get)
+        percent = 100 * split[largest] / (sum(split.values()) or 1)
+        sentences.append(
+            f"In the profile (bench/profile.py), *{largest}* takes {percent:.0f}% of the home screen's time at "
+            f"{number(profile.get('friends'))} friends."
+        )
+    http = inputs.http.data
+    run_100 = http_run(http, "home_screen", RPS_FRIENDS)
+    if run_100 and "floor" in run_100:
+        server = (http or {}).get("server") or {}
+        text = (
+            f"Over HTTP (the Procfile's web process, {server.get('workers', '?')} workers, "
+            f"{(http.get('wrk') or {}).get('concurrency', '?')} concurrent clients) the home screen serves "
+            f"{number(run_100['ours']['rps'])} requests/s at {RPS_FRIENDS} friends, {share(run_100['ratio'])} of the "
+            f"floor endpoint's {number(run_100['floor']['rps'])}"
+        )
+        soak = http.get("soak")
+        growths = [g for g in (growth_pct(w) for w in (soak or {}).get("workers") or []) if g is not None]
+        if growths:
+            text += f", and worker memory stays within {max(growths):+.1f}% over {soak['requests']:,} requests"
+        sentences.append(text + ".")
+    return [wrap(lines[0]), *lines[1:], "", wrap(" ".join(sentences))]
+
+
+def span(ratios: list[float]) -> str:
+    low, high = min(ratios), max(ratios)
+    return f"{times(low)} the floor" if f"{low:.1f}" == f"{high:.1f}" else f"{times(low)} to {times(high)} the floor"
+
+
+def wrap(text: str, width: int = 95) -> str:
+    """A paragraph wrapped as the README's are."""
+    import textwrap
+
+    return textwrap.fill(text, width=width, break_long_words=False, break_on_hyphens=False)
+
+
+def update_readme(path: Path, headline: list[str]) -> bool:
+    """Rewrite the block between HEADLINE_START and HEADLINE_END in `path`; False if it has none."""
+    text = path.read_text()
+    before, start, rest = text.partition(HEADLINE_START)
+    _, end, after = rest.partition(HEADLINE_END)
+    if not start or not end:
+        return False
+    path.write_text(before + HEADLINE_START + "\n" + "\n".join(headline) + "\n" + HEADLINE_END + after)
+    return True
 
 
 # --- chart ---------------------------------------------------------------------------
@@ -585,10 +1017,11 @@ def latency_panel(axis, results: Results, operation: str) -> None:
             marker=MARKERS[variant], capsize=3, linewidth=1.8,
         )  # fmt: skip
     sizes, floors = series(results, operation, "floor", "median")
-    if sizes:
+    limit = next((limit for name, limit, _ in FLOOR_TARGETS if name == operation), None)
+    if sizes and limit:
         axis.plot(
-            sizes, [FLOOR_RATIO * f for f in floors], linestyle="--", color=COLORS["floor"], alpha=0.6,
-            label=f"{FLOOR_RATIO:g}× floor (target)",
+            sizes, [limit * f for f in floors], linestyle="--", color=COLORS["floor"], alpha=0.6,
+            label=f"{limit:g}× floor (target)",
         )  # fmt: skip
     style_axis(axis, f"{TITLES[operation]}: latency", "median ms, bar up to p90")
 
@@ -634,14 +1067,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__.split("\n\n")[0])
     parser.add_argument("--input", type=Path, default=Path("bench-output"), help="the bench's output folder")
     parser.add_argument("--docs", type=Path, default=Path("docs"), help="where benchmarks.md and .png go")
+    parser.add_argument("--readme", type=Path, default=Path("README.md"), help="whose headline block to rewrite")
+    parser.add_argument("--baseline", type=Path, default=BASELINE_FILE, help="issue 12's before figures")
     args = parser.parse_args(argv)
-    run = load_json(args.input / "inprocess.json")
-    if run is None:
+    inputs = Inputs.read(args.input, args.baseline)
+    if inputs is None:
         parser.error(f"{args.input / 'inprocess.json'} is missing: run `python -m bench` first.")
     args.docs.mkdir(parents=True, exist_ok=True)
-    (args.docs / "benchmarks.md").write_text(render_markdown(run, args.input))
-    render_chart(run, args.docs / "benchmarks.png")
+    (args.docs / "benchmarks.md").write_text(render_markdown(inputs))
+    render_chart(inputs.run, args.docs / "benchmarks.png")
     print(f"Wrote {args.docs / 'benchmarks.md'} and {args.docs / 'benchmarks.png'}.")
+    if inputs.run.get("ci"):
+        print(f"A CI run: {args.readme} left as it is.")
+    elif update_readme(args.readme, readme_headline(inputs)):
+        print(f"Rewrote the headline figures in {args.readme}.")
+    else:
+        print(f"WARNING: {args.readme} has no headline block ({HEADLINE_START} ... {HEADLINE_END}): left as it is.")
     return 0
 
 

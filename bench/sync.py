@@ -124,6 +124,8 @@ def full_figures(syncs: list[dict[str, Any]]) -> dict[str, Any]:
         "events": sum(page["events"] for page in syncs[0]["pages"]),
         "sql_per_page_seen": sorted({page["sql"] for page in pages}),
         "page_ms": summary([page["ms"] for page in pages]),
+        # The first page, what a device waits for before it shows anything (the largest scope left).
+        "first_page_ms": summary([sync["pages"][0]["ms"] for sync in syncs]),
         "sync_ms": summary([sum(page["ms"] for page in sync["pages"]) for sync in syncs]),
         "holds_scope": all(holds_scope(sync["device"]) for sync in syncs),
     }
