@@ -18,7 +18,7 @@ from loaders.base import LoaderRegistry
 
 from ..graphql_core_path import get_variable_values
 from .compiler import plan_for
-from .plan import FallBack
+from .plan import DeadlinePassed, FallBack
 from .runner import PlanRun
 
 logger = logging.getLogger("calendar.plans")
@@ -45,6 +45,10 @@ def run_planned(
             outcomes["unplannable"] += 1
             return None
         data = PlanRun(schema, context, variable_values).run(plan)
+    except DeadlinePassed:
+        # What is loaded stays: starting again from nothing, that path would cut it all.
+        outcomes["fell back"] += 1
+        return None
     except FallBack as reason:
         logger.debug("%s takes graphql-core's path: %s", _name(operation), reason)
         return _fall_back(context)

@@ -23,6 +23,11 @@ class FallBack(Exception):
     field, a value of an unexpected type): the operation runs there instead."""
 
 
+class DeadlinePassed(FallBack):
+    """The request's deadline passed between two batches: graphql-core's path answers what
+    is loaded and cuts the rest, as it does itself (config/deadline.py)."""
+
+
 @dataclass(slots=True)
 class FieldPlan:
     response_key: str

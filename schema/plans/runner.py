@@ -27,7 +27,7 @@ from loaders.base import DataLoader
 
 from ..graphql_core_path import get_argument_values
 from .fillers import serialized
-from .plan import ATTRIBUTE, LOADED, FallBack, FieldPlan, OperationPlan, TypePlan
+from .plan import ATTRIBUTE, LOADED, DeadlinePassed, FallBack, FieldPlan, OperationPlan, TypePlan
 
 
 class ContextInfo:
@@ -60,7 +60,7 @@ class PlanRun:
             loader_class = next(iter(self.waiting))
             waiting = self.waiting.pop(loader_class)
             if self.deadline is not None and self.deadline.expired():
-                raise FallBack("deadline")
+                raise DeadlinePassed("deadline")
             values = loader_class(self.context).values([key for _, keys, _ in waiting for key in keys])
             start = 0
             for field, keys, outs in waiting:
