@@ -17,7 +17,7 @@ of a friend, a stranger and a user with nothing:
    quarter of them with an injected loader fault;
 3. injected faults: every loader's batch raising, failing one key, or answering null for a
    column the schema says is non-null (and for nullable ones), each on up to four of the
-   requests that reach that loader (55 faults); and 30 requests with faults at the root
+   requests that reach that loader (55 faults); and 31 requests with faults at the root
    (anonymous viewers, an invalid token, bad arguments and variables, refused documents,
    several fields failing in one operation);
 4. self-checks: the comparison catches a wrong answer (a null without an error, a dropped
