@@ -29,7 +29,7 @@ class OpaqueGlobalIDType(BaseGlobalIDType):
 
 class Node(graphene.relay.Node):
     # Every object type the API gives an ID implements this, not graphene.relay.Node, so
-    # that graphene and the executor's direct reader (schema.executor) make the same IDs.
+    # that graphene and the compiled plans (schema/plans/fillers.py) make the same IDs.
 
     class Meta:
         name = "Node"
