@@ -2,6 +2,7 @@
 #
 #   make serve [PORT=8000]     demo server on http://127.0.0.1:8000/graphql (user power, password demo)
 #   make test [ARGS="-k x"]    the whole suite on SQLite, then on PostgreSQL
+#   make differential          the differential suite alone (both execution paths compared), SQLite then PostgreSQL
 #   make lint                  ruff check + ruff format --check
 #   make update-snapshots      rewrite the committed query-count snapshots (SQLite and PostgreSQL)
 #   make bench                 the benchmarks (PostgreSQL), then docs/benchmarks.md, .png and the README's figures
@@ -43,7 +44,7 @@ WRK   := $(or $(shell command -v wrk),/usr/bin/wrk)
 unexport DATABASE_URL DJANGO_SETTINGS_MODULE
 
 .DEFAULT_GOAL := help
-.PHONY: help venv services serve test lint update-snapshots bench bench-ci faults faults-ci load load-ci clean
+.PHONY: help venv services serve test differential lint update-snapshots bench bench-ci faults faults-ci load load-ci clean
 
 # help: list the targets (the comment block at the top of this file).
 help:
@@ -85,6 +86,15 @@ endef
 # and the target fails if either does. Extra pytest arguments: make test ARGS="-k friends".
 test: PYTEST_ARGS = $(ARGS)
 test: $(STAMP) services
+	@status=0; \
+	$(call run_pytest,SQLite,env -u DATABASE_URL); \
+	$(call run_pytest,PostgreSQL,DATABASE_URL='$(PG_URL)'); \
+	exit $$status
+
+# differential: tests/test_differential.py alone on both databases; a longer run:
+# make differential DIFFERENTIAL_EXAMPLES=5000 (DIFFERENTIAL_SEED=n for other examples).
+differential: PYTEST_ARGS = tests/test_differential.py $(ARGS)
+differential: $(STAMP) services
 	@status=0; \
 	$(call run_pytest,SQLite,env -u DATABASE_URL); \
 	$(call run_pytest,PostgreSQL,DATABASE_URL='$(PG_URL)'); \

@@ -1,5 +1,5 @@
 """The benchmarks of issues 3 and 12: SQL statements, latency, throughput and memory of the
-app's main operations, side by side with a naive graphene-django baseline and a
+app's main operations, side by side with a naive graphene-django baseline (bench/naive.py) and a
 one-statement SQL floor, at 10 to 5,000 friends.
 
 - `python -m bench` (bench/inprocess.py): in-process, ours vs naive vs floor;

@@ -5,7 +5,7 @@ app's operations are from the limits.
 
 In-process, no database. Three parts:
 - the home screen's document (tests/operations/home_screen.graphql): a cache miss (lex,
-  parse, shape checks, validation, cost plan: `schema.execution.prepare`), graphql-core's
+  parse, shape checks, validation, cost plan: `schema.documents.prepare`), graphql-core's
   parse and validate alone, and a cache hit, by query text (its SHA-256 computed, then
   looked up) and by hash alone (an automatic persisted query); medians of --repeats
   runs each, taken in turns;
@@ -81,25 +81,27 @@ def interleaved_medians_ms(
 def home_screen_cache(repeats: int) -> dict[str, Any]:
     from graphql import parse, validate
 
-    from schema import execution, persisted_queries
+    from schema import persisted_queries
+    from schema.documents import document_for, documents, prepare
+    from schema.schema import GRAPHQL_SCHEMA
+    from schema.validation import VALIDATION_RULES
 
     query = (OPERATIONS_DIR / "home_screen.graphql").read_text()
     sha256 = persisted_queries.sha256_of(query)
-    schema, rules = execution.GRAPHQL_SCHEMA, execution.VALIDATION_RULES
-    execution.documents.clear()
-    execution.document_for(query, None)  # the one miss that fills the cache
+    documents.clear()
+    document_for(query, None)  # the one miss that fills the cache
     # Misses and hits timed apart: a hit right after a miss's allocations runs on cold caches.
     figures = interleaved_medians_ms(
         {
-            "miss_prepare_ms": lambda: execution.prepare(query),
-            "parse_and_validate_ms": lambda: validate(schema, parse(query), rules),
+            "miss_prepare_ms": lambda: prepare(query),
+            "parse_and_validate_ms": lambda: validate(GRAPHQL_SCHEMA, parse(query), VALIDATION_RULES),
             "parse_ms": lambda: parse(query),
         },
         repeats,
     )
     hits = {
-        "hit_by_text_ms": lambda: execution.document_for(query, None),
-        "hit_by_hash_ms": lambda: execution.document_for(None, sha256),
+        "hit_by_text_ms": lambda: document_for(query, None),
+        "hit_by_hash_ms": lambda: document_for(None, sha256),
     }
     figures.update(interleaved_medians_ms(hits, repeats))
     figures["saved_per_request_ms"] = figures["miss_prepare_ms"] - figures["hit_by_text_ms"]
@@ -110,7 +112,7 @@ def home_screen_cache(repeats: int) -> dict[str, Any]:
 def hostile_refusals() -> dict[str, Any]:
     from django.test import RequestFactory
 
-    from schema import execution
+    from schema.documents import documents
     from schema.view import GraphQLView
     from tests.test_limits import NESTED_PAGES, friends_chain
 
@@ -131,7 +133,7 @@ def hostile_refusals() -> dict[str, Any]:
                 median_ms(
                     lambda body=body: view(factory.post("/graphql", body, content_type="application/json")),
                     HOSTILE_RUNS,
-                    before_each=execution.documents.clear,
+                    before_each=documents.clear,
                 ),
                 3,
             ),
@@ -144,7 +146,8 @@ def operations_against_limits() -> dict[str, Any]:
     from graphql import get_introspection_query
     from graphql.language import Lexer, Source, TokenKind
 
-    from schema import execution, limits
+    from schema import limits
+    from schema.documents import prepare
 
     def token_count(query: str) -> int:
         lexer, count = Lexer(Source(query)), 0
@@ -162,7 +165,7 @@ def operations_against_limits() -> dict[str, Any]:
     )
     table = {}
     for name, query in sources.items():
-        prepared = execution.prepare(query)
+        prepared = prepare(query)
         [cost] = prepared.costs.values()
         largest_pages = {page_size.variable: 10**9 for page_size in cost.page_sizes if page_size.variable}
         table[name] = {

@@ -6,8 +6,8 @@ every size is measured with fresh statistics and no dead rows), then measures ea
 the app's main operations three ways, on the same data:
 
 - ours: the real view (`GraphQLView.as_view()`);
-- naive: the same schema with loaders and optimizer hints off
-  (`GraphQLView.as_view(optimized=False)`), as a typical graphene-django project;
+- naive: the same schema on graphql-core's path with loaders that do not batch
+  (`bench.naive.NaiveGraphQLView`), as a typical graphene-django project;
 - floor: one hand-written SQL statement that builds the same JSON (bench/floor.py).
 
 Then, at each size, delta sync (bench/sync.py): a full first sync paged with first=500
@@ -188,7 +188,7 @@ def new_run(plan: Plan) -> dict[str, Any]:
         },
         "how": {
             "ours": "schema.view.GraphQLView.as_view(), RequestFactory POST with a Bearer token (auth included)",
-            "naive": "GraphQLView.as_view(optimized=False): loaders and optimizer hints off",
+            "naive": "bench.naive.NaiveGraphQLView.as_view(): graphql-core's path, loaders that do not batch",
             "floor": "one hand-written SQL statement building the same JSON (bench/floor.py); no auth",
             "latency": "wall clock of the view call (or execute + fetchone), warm, in one fresh process",
             "alloc_peak_bytes": "tracemalloc peak of one request, in a separate untimed pass",

@@ -1,7 +1,8 @@
 """One measurement: one operation, one variant (ours, naive or floor), at one size,
 run in a fresh process so that its peak RSS is its own (see bench/inprocess.py).
 
-Ours and naive go through the real view, `schema.view.GraphQLView`, called with a
+Ours and naive go through the real view, `schema.view.GraphQLView` (naive: its
+subclass on graphql-core's path without batching, bench/naive.py), called with a
 `django.test.RequestFactory` POST carrying a Bearer token: everything a request
 does but the middleware and the socket. The floor runs its one statement
 (bench/floor.py) and fetches the JSON text.
@@ -98,8 +99,10 @@ def build_runner(spec: Spec) -> Runner:
         return floor_runner(spec.operation.name, spec.floor_input)
     from schema.view import GraphQLView
 
-    # naive: the same view and schema with loaders and optimizer hints off.
-    view = GraphQLView.as_view() if spec.variant == "ours" else GraphQLView.as_view(optimized=False)
+    from .naive import NaiveGraphQLView
+
+    # naive: the same view and schema on graphql-core's path, with loaders that do not batch.
+    view = GraphQLView.as_view() if spec.variant == "ours" else NaiveGraphQLView.as_view()
     return graphql_runner(view, spec)
 
 

@@ -415,8 +415,8 @@ def method_section(run: dict[str, Any]) -> list[str]:
         "- **ours**: the real view, `schema.view.GraphQLView.as_view()`, called in-process with a "
         "`RequestFactory` POST of the app's own operation (tests/operations/) and a Bearer token: "
         "everything a request does (token lookup included) but the middleware and the socket.",
-        "- **naive**: the same view and schema with loaders and optimizer hints switched off "
-        "(`GraphQLView.as_view(optimized=False)`): one query per friend and per event, as a typical "
+        "- **naive**: the same view and schema on graphql-core's path (no compiled plans) with loaders "
+        "that do not batch (`bench.naive.NaiveGraphQLView`): one query per friend and per event, as a typical "
         "graphene-django project has it. Its answers are checked equal to ours.",
         "- **floor**: one hand-written PostgreSQL statement per operation that builds the same JSON "
         "document in the database (lateral joins, `json_agg`, the same visibility rule and day bounds; "

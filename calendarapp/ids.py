@@ -13,9 +13,8 @@ any other (consecutive primary keys give unrelated IDs) and cannot enumerate use
 events; the earlier IDs, graphql-relay's base64 of "Type:pk", are refused.
 
 `global_id` is the only place IDs are made and `parse_global_id` the only place they are
-read: graphene's `id` fields (through `schema.types.node.Node`), the executor's direct
-reader, mutation inputs and payloads, delta sync, export download URLs and the CSV export
-all go through them.
+read: graphene's `id` fields (through `schema.types.node.Node`), mutation inputs and
+payloads, delta sync, export download URLs and the CSV export all go through them.
 
 The key is fixed for the life of a process; changing it (or SECRET_KEY when GLOBAL_ID_KEY
 is unset) changes every ID, so clients must sync again from nothing. Each thread keeps its

@@ -19,7 +19,7 @@ def tune_garbage_collector() -> None:
     collector's sight, so collections during a request scan only that request's
     objects, and collect less often. Measured on the home screen at 1,000 friends:
     about a third less CPU per request. Our request path makes no reference
-    cycles (see schema/executor.py); Django's own few per request are collected
+    cycles (see schema/graphql_core_path.py); Django's own few per request are collected
     at this threshold without growth."""
     gc.collect()
     gc.freeze()

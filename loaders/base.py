@@ -3,7 +3,7 @@
 graphene 3 executes synchronously, so `promise`'s loader resolves every key on
 its own (measured: 30 users with their events, 31 queries). Here `load()`
 returns a pending `Future`; the loader is queued on the request's
-`LoaderRegistry`, and `schema.executor.CalendarExecutionContext` dispatches
+`LoaderRegistry`, and `schema.graphql_core_path.CalendarExecutionContext` dispatches
 queued loaders only once it has walked every field it can reach, so one level's
 keys all arrive in one batch (the same 30 users: 2 queries).
 """
@@ -15,20 +15,21 @@ from collections.abc import Callable, Hashable, Sequence
 from functools import partial
 from typing import Any, ClassVar
 
+from config.deadline import Deadline, DeadlineExceeded
+
 from .future import Future
 
 
 class LoaderRegistry:
     """The loaders of one request, and the queue of those with keys to dispatch.
 
-    With `batching` off, every load runs its own query at once and nothing is
-    primed: the naive server the benchmarks compare against (one query per
-    friend and per event), never used to serve requests.
+    `schedule` and `prime` say when queued keys are loaded and whether primed values are
+    kept; the benchmarks' naive baseline (bench/naive.py) overrides them to load every key
+    asked with `load` at once, alone, and keep nothing primed.
     """
 
-    def __init__(self, context: Any, batching: bool = True) -> None:
+    def __init__(self, context: Any) -> None:
         self.context = context
-        self.batching = batching
         self._instances: dict[type[DataLoader], DataLoader] = {}
         self._pending: deque[DataLoader] = deque()
 
@@ -40,7 +41,14 @@ class LoaderRegistry:
         return loader
 
     def schedule(self, loader: DataLoader) -> None:
+        """`loader` has keys queued since its last dispatch: it waits for its turn."""
         self._pending.append(loader)
+
+    def prime(self, loader: DataLoader, key: Hashable, value: Any) -> None:
+        """Keep `value`, which another query already fetched, as `loader`'s for `key`, unless it
+        has that key already or is loading it."""
+        if key not in loader._outcomes and key not in loader._queue:
+            loader._outcomes[key] = value
 
     def has_pending(self) -> bool:
         return bool(self._pending)
@@ -48,9 +56,14 @@ class LoaderRegistry:
     def dispatch_next(self) -> None:
         self._pending.popleft().dispatch()
 
-    def dispatch_all(self) -> None:
+    def dispatch_all(self, deadline: Deadline | None = None) -> None:
+        """Dispatch the queued loaders, and those their batches queue, until none is left.
+        Once `deadline` has passed, what is still queued fails with DeadlineExceeded instead."""
         while self._pending:
-            self.dispatch_next()
+            if deadline is not None and deadline.expired():
+                self.fail_pending(DeadlineExceeded(deadline))
+            else:
+                self.dispatch_next()
 
     def fail_pending(self, error: Exception) -> None:
         """Fail every queued key with `error` instead of loading it (the request's deadline
@@ -85,8 +98,10 @@ class DataLoader:
     def _setup(self, context: Any, registry: LoaderRegistry) -> None:
         self.context = context
         self.registry = registry
-        self._cache: dict[Hashable, Future] = {}
-        self._queue: list[tuple[Hashable, Future]] = []
+        # Each loaded key's value, or its error as an Exception; and the keys still to load,
+        # each with the future graphql-core's path waits on.
+        self._outcomes: dict[Hashable, Any] = {}
+        self._queue: dict[Hashable, Future] = {}
 
     @property
     def viewer(self):
@@ -96,50 +111,64 @@ class DataLoader:
         raise NotImplementedError
 
     def load(self, key: Hashable) -> Future:
-        future = self._cache.get(key)
+        """The key's future: settled if the key is loaded, else pending until this loader's
+        batch is dispatched."""
+        outcome = self._outcomes.get(key, _MISSING)
+        if outcome is not _MISSING:
+            return Future.failed(outcome) if isinstance(outcome, Exception) else Future.resolved(outcome)
+        future = self._queue.get(key)
         if future is None:
-            future = self._cache[key] = Future()
-            if not self._queue and self.registry.batching:
+            future = self._queue[key] = Future()
+            if len(self._queue) == 1:
                 self.registry.schedule(self)
-            self._queue.append((key, future))
-            if not self.registry.batching:
-                self.dispatch()
         return future
+
+    def values(self, keys: Sequence[Hashable]) -> list[Any]:
+        """Each key's value, or its error as an Exception, the missing ones loaded now in one
+        batch (with any keys already queued): for a caller that has all its keys at once, a
+        compiled plan's level or another loader's batch. No future is made."""
+        outcomes = self._outcomes
+        missing = [key for key in dict.fromkeys(keys) if key not in outcomes and key not in self._queue]
+        if missing or self._queue:
+            self.dispatch(missing)
+        return [outcomes[key] for key in keys]
 
     def fail(self, error: Exception) -> None:
         """Fail the queued keys with `error`, without loading them."""
-        queue, self._queue = self._queue, []
-        self._fail(queue, error)
-
-    @staticmethod
-    def _fail(queue: list[tuple[Hashable, Future]], error: Exception) -> None:
-        # The failed futures stay cached: a field that meets the error again (the executor's
-        # fast path reruns a failed field) gets it at once, never a new load that nothing
-        # would dispatch.
-        for _, future in queue:
-            future.set_exception(error)
+        queue, self._queue = self._queue, {}
+        self._settle(queue, dict.fromkeys(queue, error))
 
     def prime(self, key: Hashable, value: Any) -> None:
         """Cache a value another query already fetched, so nobody fetches it again."""
-        if key not in self._cache and self.registry.batching:
-            self._cache[key] = Future.resolved(value)
+        self.registry.prime(self, key, value)
 
-    def dispatch(self) -> None:
-        queue, self._queue = self._queue, []
-        if not queue:
+    def dispatch(self, extra_keys: Sequence[Hashable] = ()) -> None:
+        """Load the queued keys (and `extra_keys`, which have no future) in one batch."""
+        queue, self._queue = self._queue, {}
+        keys = [*queue, *extra_keys]
+        if not keys:
             return
         try:
-            values = self.batch_load([key for key, _ in queue])
-            if len(values) != len(queue):
-                raise RuntimeError(f"{type(self).__name__} returned {len(values)} values for {len(queue)} keys")
+            values = self.batch_load(keys)
+            if len(values) != len(keys):
+                raise RuntimeError(f"{type(self).__name__} returned {len(values)} values for {len(keys)} keys")
         except Exception as error:
-            self._fail(queue, error)
-            return
-        for (_, future), value in zip(queue, values, strict=True):
-            if isinstance(value, Exception):
-                future.set_exception(value)
+            values = [error] * len(keys)
+        self._settle(queue, dict(zip(keys, values, strict=True)))
+
+    def _settle(self, queue: dict[Hashable, Future], outcomes: dict[Hashable, Any]) -> None:
+        # Errors stay cached too: a field that meets one again (graphql-core's path rerunning
+        # what a plan could not finish) gets it at once, never a new load nothing would dispatch.
+        self._outcomes.update(outcomes)
+        for key, future in queue.items():
+            outcome = outcomes[key]
+            if isinstance(outcome, Exception):
+                future.set_exception(outcome)
             else:
-                future.set_result(value)
+                future.set_result(outcome)
+
+
+_MISSING = object()
 
 
 def then(value: Any, callback: Callable[[Any], Any]) -> Any:

@@ -12,6 +12,7 @@ from calendarapp.models import Event
 
 from .base import DataLoader
 from .events import VisibleEventByIdLoader
+from .rows import Row, shape_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +21,7 @@ class ChangeSet:
 
     cursor: str
     has_more: bool
-    events: list[Event]
+    events: list[Row]
     removed_ids: list[int]
 
 
@@ -32,7 +33,8 @@ class ChangeSetByPositionLoader(DataLoader):
 
     def _change_set(self, position: Position, first: int) -> ChangeSet:
         page = changes_since(self.viewer, position, first)
-        found = Event.objects.visible_to(self.viewer).in_bulk(page.changed_ids)
+        visible = Event.objects.visible_to(self.viewer).filter(pk__in=page.changed_ids)
+        found = {event.pk: event for event in shape_of(Event).rows(visible)}
         loader = VisibleEventByIdLoader(self.context)
         for event in found.values():
             loader.prime(event.pk, event)

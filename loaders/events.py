@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
-from calendarapp.models import Event, Rsvp
+from django.db import connection
+
+from calendarapp.models import Event, Rsvp, User
 
 from .aggregates import counts_by
 from .base import DataLoader, group_by_arguments
 from .pagination import Page, PageRequest, fetch_pages
-from .users import friend_columns, prime_users
+from .rows import Row, shape_of
+from .users import prime_users
 
 EVENT_ORDER = ("starts_at", "id")
 Window = tuple[dt.datetime | None, dt.datetime | None]  # [start, end) in UTC; None is open
@@ -20,8 +24,10 @@ Window = tuple[dt.datetime | None, dt.datetime | None]  # [start, end) in UTC; N
 class VisibleEventByIdLoader(DataLoader):
     """The event with each id, or None when the viewer may not see it."""
 
-    def batch_load(self, keys: Sequence[int]) -> list[Event | None]:
-        events = Event.objects.visible_to(self.viewer).in_bulk(keys)
+    def batch_load(self, keys: Sequence[int]) -> list[Row | None]:
+        events = {
+            event.pk: event for event in shape_of(Event).rows(Event.objects.visible_to(self.viewer).filter(pk__in=keys))
+        }
         return [events.get(key) for key in keys]
 
 
@@ -32,7 +38,9 @@ class EventsByOwnerIdLoader(DataLoader):
         pages = {}
         for (start, end, request), owner_ids in group_by_arguments(keys).items():
             events = Event.objects.visible_to(self.viewer).overlapping(start, end)
-            for owner_id, page in fetch_pages(events, "owner_id", owner_ids, EVENT_ORDER, request).items():
+            for owner_id, page in fetch_pages(
+                events, "owner_id", owner_ids, EVENT_ORDER, request, shape_of(Event)
+            ).items():
                 pages[(owner_id, start, end, request)] = page
         return [pages[key] for key in keys]
 
@@ -58,14 +66,52 @@ class FriendsEventsLoader(DataLoader):
 
     def _page(self, start, end, request: PageRequest) -> Page:
         events = Event.objects.of_friends_visible_to(self.viewer).overlapping(start, end)
-        return fetch_pages(events, None, [None], EVENT_ORDER, request)[None]
+        return fetch_pages(events, None, [None], EVENT_ORDER, request, shape_of(Event))[None]
+
+
+class RsvpSummaryByEventIdLoader(DataLoader):
+    """Each event's (users GOING, the viewer's own RSVP status or None), in one statement:
+    `attendeeCount` and `viewerRsvp` are asked of the same events.
+
+    Two indexed reads glued by UNION ALL (the GOING RSVPs by the (event, status) index, the
+    viewer's by the (event, user) one): one GROUP BY over every RSVP of the events instead
+    makes PostgreSQL scan the whole table (measured at 1,000 friends: 7.8 ms against 1.5)."""
+
+    def batch_load(self, keys: Sequence[int]) -> list[tuple[int, str | None]]:
+        marks = ", ".join(["%s"] * len(keys))
+        table = connection.ops.quote_name(Rsvp._meta.db_table)
+        sql = (
+            "SELECT event_id, SUM(going), MAX(viewer_status) FROM ("
+            f"SELECT event_id, 1 AS going, NULL AS viewer_status FROM {table}"
+            f" WHERE status = %s AND event_id IN ({marks})"
+            f" UNION ALL SELECT event_id, 0, status FROM {table} WHERE user_id = %s AND event_id IN ({marks})"
+            ") AS summary GROUP BY event_id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [Rsvp.Status.GOING.value, *keys, self.viewer.pk, *keys])
+            found = {event_id: (going, status) for event_id, going, status in cursor.fetchall()}
+        return [found.get(key, NO_RSVPS) for key in keys]
+
+
+NO_RSVPS = (0, None)
 
 
 class AttendeeCountByEventIdLoader(DataLoader):
     """How many users are GOING to each event."""
 
-    def batch_load(self, keys: Sequence[int]) -> list[int]:
-        return counts_by(Rsvp.objects.filter(status=Rsvp.Status.GOING), "event_id", keys)
+    def batch_load(self, keys: Sequence[int]) -> list[int | Exception]:
+        return [_part(summary, 0) for summary in RsvpSummaryByEventIdLoader(self.context).values(keys)]
+
+
+class ViewerRsvpByEventIdLoader(DataLoader):
+    """The viewer's RSVP status for each event, or None."""
+
+    def batch_load(self, keys: Sequence[int]) -> list[str | None | Exception]:
+        return [_part(summary, 1) for summary in RsvpSummaryByEventIdLoader(self.context).values(keys)]
+
+
+def _part(summary: tuple | Exception, index: int) -> Any:
+    return summary if isinstance(summary, Exception) else summary[index]
 
 
 class AttendeesByEventIdLoader(DataLoader):
@@ -74,25 +120,10 @@ class AttendeesByEventIdLoader(DataLoader):
     def batch_load(self, keys: Sequence[tuple]) -> list[Page]:
         pages = {}
         for (request,), event_ids in group_by_arguments(keys).items():
-            rsvps = (
-                Rsvp.objects.filter(status=Rsvp.Status.GOING)
-                .select_related("user")
-                .only("event_id", *friend_columns("user"))
-            )
-            found = fetch_pages(rsvps, "event_id", event_ids, ("user__display_name", "user_id"), request, _rsvp_user)
+            going = Rsvp.objects.filter(status=Rsvp.Status.GOING)
+            order = ("user__display_name", "user_id")
+            found = fetch_pages(going, "event_id", event_ids, order, request, shape_of(User), prefix="user__")
             for event_id, page in found.items():
                 pages[(event_id, request)] = page
                 prime_users(self.context, (edge.node for edge in page.edges))
         return [pages[key] for key in keys]
-
-
-def _rsvp_user(rsvp: Rsvp):
-    return rsvp.user
-
-
-class ViewerRsvpByEventIdLoader(DataLoader):
-    """The viewer's RSVP status for each event, or None."""
-
-    def batch_load(self, keys: Sequence[int]) -> list[str | None]:
-        statuses = dict(Rsvp.objects.filter(user=self.viewer, event_id__in=keys).values_list("event_id", "status"))
-        return [statuses.get(key) for key in keys]

@@ -26,6 +26,13 @@ class Future:
         future._value = value
         return future
 
+    @classmethod
+    def failed(cls, error: BaseException) -> Future:
+        future = cls()
+        future._done = True
+        future._error = error
+        return future
+
     def done(self) -> bool:
         return self._done
 

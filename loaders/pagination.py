@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import re
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from django.db.models import Count, F, Func, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from .aggregates import counts_by
+from .rows import RowShape
 
 CURSOR_PREFIX = "offset:"
 
@@ -48,11 +49,17 @@ class PageRequest:
 
 
 class Edge:
-    __slots__ = ("node", "cursor")
+    """A node and its position in the list (its cursor made only if asked for)."""
 
-    def __init__(self, node: Any, cursor: str) -> None:
+    __slots__ = ("node", "position")
+
+    def __init__(self, node: Any, position: int) -> None:
         self.node = node
-        self.cursor = cursor
+        self.position = position
+
+    @property
+    def cursor(self) -> str:
+        return offset_to_cursor(self.position)
 
 
 class PageInfo:
@@ -72,9 +79,7 @@ class Page:
 
     def __init__(self, nodes: Sequence[Any], request: PageRequest, total_count: int) -> None:
         more = len(nodes) > request.first
-        self.edges = [
-            Edge(node, offset_to_cursor(request.offset + i + 1)) for i, node in enumerate(nodes[: request.first])
-        ]
+        self.edges = [Edge(node, position) for position, node in enumerate(nodes[: request.first], request.offset + 1)]
         self.page_info = PageInfo(self.edges, has_next_page=more, has_previous_page=request.offset > 0)
         self.total_count = total_count
 
@@ -85,12 +90,14 @@ def fetch_pages(
     parent_ids: Iterable[Hashable],
     order_by: Sequence[str],
     request: PageRequest,
-    node_of: Callable[[Any], Any] = lambda row: row,
+    shape: RowShape | None = None,
+    prefix: str = "",
 ) -> dict[Hashable, Page]:
     """One page of `queryset` per parent, in one query.
 
     `parent_field` names the column that partitions the rows (None: one list).
-    `order_by` must end with a unique column so pages are stable.
+    `order_by` must end with a unique column so pages are stable. The nodes are rows of
+    `shape` (read through the relation `prefix`, e.g. `friend__`), else model instances.
     """
     parent_ids = list(parent_ids)
     ordering = [F(name[1:]).desc() if name.startswith("-") else F(name).asc() for name in order_by]
@@ -99,13 +106,14 @@ def fetch_pages(
         # is a scalar subquery PostgreSQL runs once. A COUNT(*) OVER () would make it
         # sort every row of the day first (on disk at 5,000 friends: 3× slower).
         total = Subquery(queryset.order_by().values(n=Func(F("pk"), function="COUNT")))
-        rows = queryset.annotate(page_total=total).order_by(*ordering)
+        rows = _selected(queryset, None, shape, prefix).annotate(page_total=total).order_by(*ordering)
         rows = rows[request.offset : request.offset + request.first + 1]
     else:
         queryset = queryset.filter(**{f"{parent_field}__in": parent_ids})
         partition = [F(parent_field)]
         rows = (
-            queryset.annotate(
+            _selected(queryset, parent_field, shape, prefix)
+            .annotate(
                 page_row=Window(RowNumber(), partition_by=partition, order_by=ordering),
                 page_total=Window(Count("pk"), partition_by=partition),
             )
@@ -114,10 +122,9 @@ def fetch_pages(
         )
     grouped: dict[Hashable, list[Any]] = defaultdict(list)
     totals: dict[Hashable, int] = {}
-    for row in rows:
-        parent = getattr(row, parent_field) if parent_field else None
-        grouped[parent].append(node_of(row))
-        totals[parent] = row.page_total
+    for node, parent, total in _nodes(rows, parent_field, shape):
+        grouped[parent].append(node)
+        totals[parent] = total
     if request.offset:
         # A page past the end has no row to carry the total: count those parents.
         missing = [p for p in parent_ids if p not in totals]
@@ -126,6 +133,26 @@ def fetch_pages(
     if parent_field is None:
         return {None: Page(grouped[None], request, totals.get(None, 0))}
     return {parent: Page(grouped[parent], request, totals.get(parent, 0)) for parent in parent_ids}
+
+
+def _selected(queryset: QuerySet, parent_field: str | None, shape: RowShape | None, prefix: str) -> QuerySet:
+    """The queryset reading model instances, or (for rows) just the shape's columns and the
+    parent's (the page's annotations follow them: values_list must come before annotate)."""
+    if shape is None:
+        return queryset
+    return queryset.values_list(*shape.query_columns(prefix), *([parent_field] if parent_field else []))
+
+
+def _nodes(rows: QuerySet, parent_field: str | None, shape: RowShape | None):
+    """(node, parent, total) for each row of a page query."""
+    if shape is None:
+        for row in rows:
+            yield row, (getattr(row, parent_field) if parent_field else None), row.page_total
+        return
+    make = shape.row_class._make
+    width = len(shape.columns)
+    for values in rows:
+        yield make(values[:width]), (values[width] if parent_field else None), values[-1]
 
 
 def _count_by_parent(queryset: QuerySet, parent_field: str | None, parent_ids: list[Hashable]) -> dict[Hashable, int]:

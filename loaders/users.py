@@ -4,27 +4,38 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
 from calendarapp.models import Friendship, User
-from calendarapp.rules import friend_ids_of
+from calendarapp.rules import can_list_friends, friend_ids_of
+from calendarapp.usernames import username_key
 
 from .aggregates import counts_by
 from .base import DataLoader, group_by_arguments
 from .pagination import PageRequest, fetch_pages
+from .rows import Row, shape_of
 
-# The columns a User object type can show; nothing else is read for other users.
-USER_COLUMNS = ("id", "username", "display_name", "timezone", "avatar_url")
-
-
-def friend_columns(relation: str) -> list[str]:
-    return [f"{relation}__{column}" for column in USER_COLUMNS]
+NOT_LISTED = "Only this user and their friends may list their friends."
 
 
 class UserByIdLoader(DataLoader):
-    def batch_load(self, keys: Sequence[int]) -> list[User | None]:
-        users = User.objects.only(*USER_COLUMNS).in_bulk(keys)
+    """Each user's row (the columns a User shows; nothing else is read of other users), or None."""
+
+    def batch_load(self, keys: Sequence[int]) -> list[Row | None]:
+        users = {user.pk: user for user in shape_of(User).rows(User.objects.filter(pk__in=keys))}
         return [users.get(key) for key in keys]
+
+
+class UserByUsernameLoader(DataLoader):
+    """The user with each username, in any case or Unicode form (calendarapp.usernames), or None."""
+
+    def batch_load(self, keys: Sequence[str]) -> list[Row | None]:
+        wanted = {key: username_key(key) for key in keys}
+        shape = shape_of(User)
+        found = User.objects.filter(username_key__in=set(wanted.values())).values_list(*shape.columns, "username_key")
+        users = {values[-1]: shape.make(values[:-1]) for values in found}
+        return [users.get(wanted[key]) for key in keys]
 
 
 def prime_users(context, users) -> None:
@@ -61,16 +72,21 @@ class MutualFriendCountByUserIdLoader(DataLoader):
 
 
 class FriendsByUserIdLoader(DataLoader):
-    """A page of each user's friends, ordered by display name then id.
+    """A page of each user's friends, ordered by display name then id; for a user whose
+    friends the viewer may not list (`calendarapp.rules.can_list_friends`), FORBIDDEN.
 
-    Key: (user_id, search, PageRequest). Whether the viewer may list them is
-    decided by the caller (`calendarapp.rules.can_list_friends`).
+    Key: (user_id, search, PageRequest).
     """
 
     def batch_load(self, keys: Sequence[tuple[int, str | None, PageRequest]]) -> list:
         pages: dict[Hashable, object] = {}
-        for (search, request), user_ids in group_by_arguments(keys).items():
-            friendships = Friendship.objects.select_related("friend").only("user_id", *friend_columns("friend"))
+        is_friend = IsFriendByUserIdLoader(self.context).values([user_id for user_id, *_ in keys])
+        for key, friend in zip(keys, is_friend, strict=True):
+            if isinstance(friend, Exception) or not can_list_friends(self.viewer, key[0], friend):
+                pages[key] = friend if isinstance(friend, Exception) else PermissionDenied(NOT_LISTED)
+        listed = [key for key in keys if key not in pages]
+        for (search, request), user_ids in group_by_arguments(listed).items():
+            friendships = Friendship.objects.all()
             if search:
                 friendships = friendships.filter(
                     Q(friend__display_name__icontains=search) | Q(friend__username__icontains=search)
@@ -81,7 +97,8 @@ class FriendsByUserIdLoader(DataLoader):
                 user_ids,
                 ("friend__display_name", "friend_id"),
                 request,
-                node_of=lambda friendship: friendship.friend,
+                shape_of(User),
+                prefix="friend__",
             )
             for user_id, page in found.items():
                 pages[(user_id, search, request)] = page

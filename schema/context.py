@@ -18,14 +18,18 @@ from .errors import Unauthenticated
 
 class RequestContext:
     """One per operation. The operations of one HTTP batch share their loaders
-    (pass `loaders`), so they batch and cache together."""
+    (pass `loaders`), so they batch and cache together.
+
+    `loader_registry` is the class of its loaders' registry: the benchmarks' naive baseline
+    (bench/naive.py) gives its own, which does not batch."""
+
+    loader_registry: type[LoaderRegistry] = LoaderRegistry
 
     def __init__(
         self,
         request: HttpRequest | None,
         credentials: Credentials = ANONYMOUS,
         loaders: LoaderRegistry | None = None,
-        optimized: bool = True,
         deadline: Deadline | None = None,
     ) -> None:
         self.request = request
@@ -39,9 +43,7 @@ class RequestContext:
         self.ended_request_credentials = False
         # The request's time limit (config/deadline.py), checked by the executor; None: none.
         self.deadline = deadline or request_deadline.current()
-        # False only in the benchmarks' naive baseline: no batching, no optimizer.
-        self.optimized = optimized
-        self.loaders = loaders or LoaderRegistry(self, batching=optimized)
+        self.loaders = loaders or self.loader_registry(self)
 
     @cached_property
     def client_address(self) -> str:
@@ -56,18 +58,23 @@ class RequestContext:
     def log_in(self, user: User, token: AuthToken) -> None:
         """The rest of this operation (only) acts as `user` with `token`, with loaders of its own."""
         self.viewer, self.token, self.by_session = user, token, False
-        self.loaders = LoaderRegistry(self, batching=self.optimized)
+        self.loaders = self.loader_registry(self)
 
     def log_out(self, ended_request_credentials: bool) -> None:
         """The rest of this operation acts as no one; so does the rest of the batch if this
         ended the token or session the request came with (`ended_request_credentials`)."""
         self.ended_request_credentials = self.ended_request_credentials or ended_request_credentials
         self.viewer, self.token, self.by_session = None, None, False
-        self.loaders = LoaderRegistry(self, batching=self.optimized)
+        self.loaders = self.loader_registry(self)
 
 
 def require_viewer(info) -> User:
-    viewer = info.context.viewer
+    return logged_in_viewer(info.context)
+
+
+def logged_in_viewer(context: RequestContext) -> User:
+    """The context's viewer; UNAUTHENTICATED when no one is logged in."""
+    viewer = context.viewer
     if viewer is None:
         raise Unauthenticated()
     return viewer

@@ -28,7 +28,6 @@ from typing import Any
 
 from django.conf import settings
 from graphql import GraphQLError, GraphQLNamedType, GraphQLSchema, get_named_type
-from graphql.execution.execute import get_field_def
 from graphql.language import (
     DocumentNode,
     FieldNode,
@@ -47,6 +46,7 @@ from graphql.validation import MaxIntrospectionDepthRule
 from graphql.validation.rules.max_introspection_depth_rule import MAX_LIST_DEPTH
 
 from .errors import QUERY_TOO_COMPLEX, APIError
+from .graphql_core_path import get_field_def
 
 # Brackets nested deeper than this are refused before parsing. graphql-core's parser
 # recurses a few frames per level and overflows Python's stack near 250 levels; the app's

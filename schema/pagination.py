@@ -24,7 +24,7 @@ def connection_field(connection, description: str | None = None, **arguments) ->
     )
 
 
-def page_request(first: int | None, after: str | None) -> PageRequest:
+def page_request(first: int | None = None, after: str | None = None) -> PageRequest:
     if first is None:
         first = settings.GRAPHQL_DEFAULT_PAGE_SIZE
     if first < 0:
@@ -37,6 +37,11 @@ def page_request(first: int | None, after: str | None) -> PageRequest:
         if offset is None:
             raise BadUserInput("after is not a cursor of this connection.", field="after")
     return PageRequest(first=first, offset=offset)
+
+
+def page_arguments(context, first: int | None = None, after: str | None = None) -> tuple[PageRequest]:
+    """The loader-key arguments of a connection field taking only `first` and `after`."""
+    return (page_request(first, after),)
 
 
 class CountableConnection(graphene.relay.Connection):

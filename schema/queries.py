@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import graphene
-import graphene_django_optimizer as gql_optimizer
 
 from calendarapp.ids import parse_global_id
-from calendarapp.models import User
 from loaders.changes import ChangeSetByPositionLoader
 from loaders.events import FriendsEventsLoader, VisibleEventByIdLoader
 from loaders.exports import VisibleExportJobByIdLoader
 from loaders.friend_requests import IncomingFriendRequestsLoader, VisibleFriendRequestByIdLoader
-from loaders.users import UserByIdLoader
+from loaders.users import UserByIdLoader, UserByUsernameLoader
 
-from .context import require_viewer
 from .ids import pk_from_global_id
 from .pagination import connection_field, page_request
 from .scalars import Date
 from .types import EventConnection, ExportJobType, FriendRequestConnection, UserType
 from .types.change_set import changes_field, sync_request
+from .types.common import Batched, batched, batched_by, context_only
 from .types.node import Node
 from .windows import event_window
 
@@ -29,6 +27,31 @@ NODE_LOADERS = {
     "FriendRequest": VisibleFriendRequestByIdLoader,
     "ExportJob": VisibleExportJobByIdLoader,
 }
+
+
+def feed_arguments(context, date, first=None, after=None) -> tuple:
+    """The loader key of `friendsEvents`: the day's window in the viewer's time zone, the page."""
+    return (*event_window(context.viewer, date), page_request(first, after))
+
+
+def export_job_arguments(context, id) -> int:
+    return pk_from_global_id(id, "ExportJob", field="id")
+
+
+class NodeById(Batched):
+    """`node(id:)`: the object of the ID's type and key through that type's loader (and so
+    its visibility rule); null for an ID that is not one of ours or of no node type."""
+
+    one_loader = False
+
+    def __init__(self) -> None:
+        super().__init__(UserByIdLoader, parent_key=None, arguments=lambda _, id: parse_global_id(id))
+
+    def locate(self, parent, arguments):
+        if arguments is None or arguments[0] not in NODE_LOADERS:
+            return None
+        type_name, pk = arguments
+        return NODE_LOADERS[type_name], pk
 
 
 class Query(graphene.ObjectType):
@@ -49,42 +72,19 @@ class Query(graphene.ObjectType):
     )
 
     @staticmethod
+    @context_only
     def resolve_viewer(root, info):
         return info.context.viewer
 
-    @staticmethod
-    def resolve_node(root, info, id):
-        require_viewer(info)
-        parsed = parse_global_id(id)
-        if parsed is None or parsed[0] not in NODE_LOADERS:
-            return None
-        type_name, pk = parsed
-        return NODE_LOADERS[type_name](info.context).load(pk)
+    resolve_node = staticmethod(batched_by(NodeById()))
 
-    @staticmethod
-    def resolve_user(root, info, username):
-        require_viewer(info)
-        users = User.objects.named(username)  # in any case, as every lookup by username
-        if info.context.optimized:
-            users = gql_optimizer.query(users, info)
-        return users.first()
+    resolve_user = staticmethod(batched(UserByUsernameLoader, parent_key=None, arguments=lambda _, username: username))
 
-    @staticmethod
-    def resolve_friends_events(root, info, date, first=None, after=None):
-        viewer = require_viewer(info)
-        start, end = event_window(viewer, date)
-        return FriendsEventsLoader(info.context).load((start, end, page_request(first, after)))
-
-    @staticmethod
-    def resolve_changes(root, info, since=None, first=None):
-        return ChangeSetByPositionLoader(info.context).load(sync_request(info, since, first))
-
-    @staticmethod
-    def resolve_incoming_friend_requests(root, info, first=None, after=None):
-        require_viewer(info)
-        return IncomingFriendRequestsLoader(info.context).load(page_request(first, after))
-
-    @staticmethod
-    def resolve_export_job(root, info, id):
-        require_viewer(info)
-        return VisibleExportJobByIdLoader(info.context).load(pk_from_global_id(id, "ExportJob", field="id"))
+    resolve_friends_events = staticmethod(batched(FriendsEventsLoader, parent_key=None, arguments=feed_arguments))
+    resolve_changes = staticmethod(batched(ChangeSetByPositionLoader, parent_key=None, arguments=sync_request))
+    resolve_incoming_friend_requests = staticmethod(
+        batched(IncomingFriendRequestsLoader, parent_key=None, arguments=lambda _, **page: page_request(**page))
+    )
+    resolve_export_job = staticmethod(
+        batched(VisibleExportJobByIdLoader, parent_key=None, arguments=export_job_arguments)
+    )

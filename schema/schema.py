@@ -1,4 +1,7 @@
-"""The schema: the root Query and Mutation types. Nothing else builds it."""
+"""The schema: the root Query and Mutation types. Nothing else builds it.
+
+`GRAPHQL_SCHEMA` is graphql-core's schema built from it, the one every stage of a request
+(validation, limits, execution) reads."""
 
 import graphene
 
@@ -21,3 +24,4 @@ class Mutation(graphene.ObjectType):
 
 
 schema = graphene.Schema(query=Query, mutation=Mutation)
+GRAPHQL_SCHEMA = schema.graphql_schema

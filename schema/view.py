@@ -32,9 +32,9 @@ from .errors import (
     database_failure_message,
     error_body,
 )
-from .execution import OperationResult, refused, run_operation
 from .instrumentation import recording_sql
 from .persisted_queries import MalformedPersistedQuery, requested_hash
+from .pipeline import OperationResult, refused, run_operation
 
 logger = logging.getLogger("calendar.graphql")
 
@@ -61,8 +61,8 @@ def wants_graphiql(request: HttpRequest) -> bool:
 @method_decorator(csrf_exempt, name="dispatch")  # checked in schema.auth.authenticate for session users
 class GraphQLView(View):
     http_method_names = ["get", "post"]
-    # Only the benchmarks' naive baseline sets this False: GraphQLView.as_view(optimized=False).
-    optimized = True
+    # The context of each operation (the benchmarks' naive baseline, bench/naive.py, has its own).
+    context_class: type[RequestContext] = RequestContext
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         return json_response(error_body(f"{request.method} is not supported: use GET or POST."), status=405)
@@ -119,19 +119,19 @@ class GraphQLView(View):
         """Run the operations in order, sharing their loaders, each only while the request's
         deadline lasts; after an operation that logged out the request's own token or session,
         the rest run anonymously, with loaders of their own."""
-        shared = RequestContext(request, credentials, optimized=self.optimized)
+        shared = self.context_class(request, credentials)
         deadline = shared.deadline
         results = []
         for operation in operations:
             if deadline is not None and deadline.expired():
                 results.append(cut_by_deadline(operation, deadline))
                 continue
-            context = RequestContext(request, credentials, shared.loaders, self.optimized, deadline)
+            context = self.context_class(request, credentials, shared.loaders, deadline)
             results.append(self.run(operation, context, via_get))
             if context.ended_request_credentials and credentials is not ANONYMOUS:
                 shared.loaders.clear()
                 credentials = ANONYMOUS
-                shared = RequestContext(request, credentials, optimized=self.optimized, deadline=deadline)
+                shared = self.context_class(request, credentials, deadline=deadline)
         shared.loaders.clear()  # frees the request's rows now rather than at the next GC
         return results
 

@@ -214,8 +214,8 @@ def project_logs(caplog):
 @pytest.fixture
 def no_prepared_documents():
     """Each test parses what it sends: a document prepared by an earlier test would hide a parse."""
-    from schema import execution
+    from schema.documents import documents
 
-    execution.documents.clear()
+    documents.clear()
     yield
-    execution.documents.clear()
+    documents.clear()

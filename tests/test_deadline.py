@@ -22,7 +22,7 @@ from config import deadline as request_deadline
 from config.deadline import RECEIVED_AT, Deadline, DeadlineExceeded
 from schema.auth import Credentials
 from schema.context import RequestContext
-from schema.execution import run_operation
+from schema.pipeline import run_operation
 from tests.conftest import utc
 
 VIEWER = "query Me { viewer { username } }"

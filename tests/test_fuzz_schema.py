@@ -70,7 +70,7 @@ from calendarapp.changes import Position
 from calendarapp.ids import MAX_PK, TYPE_CODES, global_id
 from calendarapp.models import AuthToken, ExportJob, FriendRequest, Rsvp, User, hash_token
 from loaders.pagination import offset_to_cursor
-from schema.execution import GRAPHQL_SCHEMA
+from schema.schema import GRAPHQL_SCHEMA
 from tests.conftest import World, sealed_id, utc
 from tests.test_http import CODES
 
@@ -491,7 +491,7 @@ def fuzz_operation(api, label: str, tally: Tally, examples: int, isolated: bool)
             tally.outcomes[ended] += 1
             tally.codes.update(error["extensions"]["code"] for error in body.get("errors") or [])
             # A root mutation field runs with its payload in one transaction, rolled back on any
-            # error (schema/executor.py), even one below a payload that is answered ("partial").
+            # error (schema/graphql_core_path.py), even one below a payload that is answered ("partial").
             if before is not None and body.get("errors"):
                 assert database_state() == before, f"a failed {field_name} changed the database: {body}"
             elif before is not None:  # the snapshot sees writes: a mutation that succeeded made some

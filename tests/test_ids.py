@@ -15,16 +15,12 @@ import string
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import graphene
 import pytest
 from django.test import override_settings
-from graphene_django import DjangoObjectType
-from graphql import parse
 
 from calendarapp.ids import MAX_PK, TYPE_CODES, global_id, parse_global_id
 from calendarapp.models import Event, ExportJob, FriendRequest, Friendship, User
 from schema.errors import BadUserInput
-from schema.executor import direct_reader
 from schema.ids import pk_from_global_id
 from schema.schema import schema
 from schema.types.node import Node
@@ -208,24 +204,19 @@ def test_threads_each_make_the_same_ids():
     assert seen_in_thread == [expected[1]]
 
 
-# --- one maker of IDs: graphene's path and the executor's direct reader ---------------------------
+# --- every Node type makes our IDs ---------------------------------------------------------------
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("model", [User, Event, FriendRequest, ExportJob], ids=TYPES)
-def test_graphenes_id_resolver_and_the_direct_reader_make_the_same_id(model):
+def test_graphenes_id_resolver_makes_our_ids(model):
     type_name = model.__name__
     graphql_type = schema.graphql_schema.get_type(type_name)
-    instance = model(pk=987_654)
-    field_nodes = parse("{ id }").definitions[0].selection_set.selections
-    read = direct_reader(schema.graphql_schema, graphql_type, field_nodes)
-    assert read is not None  # the executor reads every Node's id directly...
 
-    class Info:  # ...and graphene's resolver (the executor's full path) needs only this of info
+    class Info:  # graphene's resolver needs only this of info
         parent_type = graphql_type
 
-    through_graphene = graphql_type.fields["id"].resolve(instance, Info())
-    assert read(instance) == through_graphene == global_id(type_name, 987_654)
+    assert graphql_type.fields["id"].resolve(model(pk=987_654), Info()) == global_id(type_name, 987_654)
 
 
 def test_every_node_type_of_the_schema_has_a_type_code_and_our_ids():
@@ -234,24 +225,6 @@ def test_every_node_type_of_the_schema_has_a_type_code_and_our_ids():
     assert sorted(type_.name for type_ in implementations) == sorted(TYPE_CODES)
     for type_ in implementations:
         assert type_.fields["id"].resolve.args[1] is Node, type_.name  # schema.types.node.Node
-
-
-def test_the_direct_reader_leaves_ids_it_does_not_make_to_graphene():
-    """A Node type with graphene's own base64 IDs must not be read as ours."""
-
-    class PlainUser(DjangoObjectType):
-        class Meta:
-            model = User
-            fields = ("id",)
-            interfaces = (graphene.relay.Node,)
-            skip_registry = True
-
-    class Query(graphene.ObjectType):
-        user = graphene.Field(PlainUser)
-
-    plain = graphene.Schema(query=Query).graphql_schema
-    field_nodes = parse("{ id }").definitions[0].selection_set.selections
-    assert direct_reader(plain, plain.get_type("PlainUser"), field_nodes) is None
 
 
 # --- over HTTP ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from calendarapp.models import User
-from schema import execution
+from schema.documents import documents
 from schema.introspection import without_suggestions
 from tests.conftest import Answer
 from tests.test_persisted_queries import PreparationSpy
@@ -35,10 +35,10 @@ Ask = Callable[..., Answer]
 
 @pytest.fixture(autouse=True)
 def fresh_documents():
-    execution.documents.clear()
+    documents.clear()
     cache.clear()
     yield
-    execution.documents.clear()
+    documents.clear()
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.test import override_settings
 from graphql import get_introspection_query, parse
 
-from schema import execution, limits
+from schema import limits
+from schema.documents import prepare
 from tests.conftest import Answer, GraphQLClient, World, utc
 from tests.test_persisted_queries import PreparationSpy, by_hash, persisted, sha256
 from tests.test_query_counts import OPERATIONS_DIR, VARIABLES, seed
@@ -232,7 +233,7 @@ class TestCostWithVariables:
 
 
 def estimated_cost(query: str, variables: dict | None = None) -> int:
-    prepared = execution.prepare(query)
+    prepared = prepare(query)
     assert prepared.document is not None, prepared.errors
     [cost] = prepared.costs.values()
     return cost.estimate(variables)
@@ -244,7 +245,7 @@ class TestWhatTheAppSends:
     def test_every_operation_passes_with_room_to_spare(self, operation):
         power, _ = seed(3)
         query = (OPERATIONS_DIR / f"{operation}.graphql").read_text()
-        prepared = execution.prepare(query)
+        prepared = prepare(query)
         assert prepared.document is not None, prepared.errors
         [cost] = prepared.costs.values()
         assert limits.document_depth(prepared.document) + 3 <= settings.GRAPHQL_MAX_DEPTH
@@ -256,7 +257,7 @@ class TestWhatTheAppSends:
     def test_graphiql_introspection_passes(self, gql):
         answer = gql(INTROSPECTION)
         assert answer.ok()["__schema"]["queryType"] == {"name": "Query"}
-        prepared = execution.prepare(INTROSPECTION)
+        prepared = prepare(INTROSPECTION)
         assert prepared.document is not None
         [cost] = prepared.costs.values()
         assert cost.estimate(None) * 10 <= settings.GRAPHQL_MAX_COST

@@ -112,14 +112,3 @@ def test_clear_forgets_cached_values_after_a_write():
     RecordingLoader(context).load(1)
     context.loaders.clear()
     assert not RecordingLoader(context).load(1).done()
-
-
-def test_without_batching_every_load_is_its_own_query():
-    """The naive baseline of the benchmarks: one batch per key, nothing primed."""
-    context = SimpleNamespace(batches=[], viewer=None)
-    context.loaders = LoaderRegistry(context, batching=False)
-    futures = [RecordingLoader(context).load(key) for key in (1, 2)]
-    RecordingLoader(context).prime(3, "primed")
-    assert [future.result() for future in futures] == [2, 4]
-    assert RecordingLoader(context).load(3).result() == 6
-    assert context.batches == [[1], [2], [3]]

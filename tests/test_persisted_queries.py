@@ -21,7 +21,8 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from calendarapp.models import Event
-from schema import execution
+from schema import documents as document_stage, validation
+from schema.documents import documents
 from schema.persisted_queries import cache_key
 from tests.conftest import Answer, GraphQLClient, World, utc
 
@@ -71,11 +72,11 @@ def assert_refused(answer: Answer, message: str, status: int = 400, code: str = 
 
 
 class PreparationSpy:
-    """Counts graphql-core's parse and validate calls made by schema.execution."""
+    """Counts graphql-core's parse and validate calls made by schema.documents."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.parsed = self.validated = 0
-        parse, validate = execution.parse, execution.validate
+        parse, validate = document_stage.parse, validation.validate
 
         def counting_parse(*args, **kwargs):
             self.parsed += 1
@@ -85,17 +86,17 @@ class PreparationSpy:
             self.validated += 1
             return validate(*args, **kwargs)
 
-        monkeypatch.setattr(execution, "parse", counting_parse)
-        monkeypatch.setattr(execution, "validate", counting_validate)
+        monkeypatch.setattr(document_stage, "parse", counting_parse)
+        monkeypatch.setattr(validation, "validate", counting_validate)
 
 
 @pytest.fixture(autouse=True)
 def fresh_caches() -> Iterator[None]:
     """Each test starts with no persisted query and no prepared document."""
-    execution.documents.clear()
+    documents.clear()
     cache.clear()
     yield
-    execution.documents.clear()
+    documents.clear()
 
 
 @pytest.fixture
@@ -167,7 +168,7 @@ class TestApolloProtocol:
 
     def test_query_without_extensions_is_not_persisted(self, gql, viewer):
         gql(VIEWER, token=viewer).ok()
-        execution.documents.clear()
+        documents.clear()
         assert_not_found(gql.post(by_hash(VIEWER), token=viewer))
 
     def test_invalid_query_with_its_hash_is_refused_and_not_stored(self, gql):
@@ -225,11 +226,11 @@ class TestDocumentCache:
     def test_home_screen_sent_again_by_hash_alone_is_neither_parsed_nor_validated(self, gql, viewer, monkeypatch):
         first, registered, _ = apollo_sequence(gql, viewer)
         spy = PreparationSpy(monkeypatch)
-        before = execution.documents.stats()
+        before = documents.stats()
         answers = [gql.post(by_hash(HOME_SCREEN, {"date": DAY}), token=viewer) for _ in range(5)]
         assert [answer.ok() for answer in answers] == [registered.data] * 5
         assert (spy.parsed, spy.validated) == (0, 0)
-        after = execution.documents.stats()
+        after = documents.stats()
         assert (after.hits - before.hits, after.misses - before.misses) == (5, 0)
 
     def test_hash_alone_known_to_this_process_does_not_need_the_shared_cache(self, gql, viewer):
@@ -254,7 +255,7 @@ class TestDocumentCache:
         queries = ["{ viewer { id } }", "{ viewer { username } }", "{ viewer { timezone } }"]
         for query in queries:
             gql(query).ok()
-        assert execution.documents.stats().size == 2
+        assert documents.stats().size == 2
         spy = PreparationSpy(monkeypatch)
         gql(queries[2]).ok()
         assert spy.parsed == 0
@@ -287,7 +288,7 @@ class TestAgainstRedis:
 
     def test_another_process_finds_the_query_by_hash(self, gql, viewer):
         gql.post(by_hash(VIEWER, with_query=True), token=viewer).ok()
-        execution.documents.clear()  # another process: nothing prepared, only the shared cache
+        documents.clear()  # another process: nothing prepared, only the shared cache
         assert gql.post(by_hash(VIEWER), token=viewer).ok() == {"viewer": {"username": "alice"}}
 
 
@@ -333,7 +334,7 @@ class TestWithRedisUnreachable:
 
     def test_hash_alone_is_not_found_so_the_client_sends_the_query(self, gql, viewer):
         gql.post(by_hash(VIEWER, with_query=True), token=viewer).ok()
-        execution.documents.clear()  # another process
+        documents.clear()  # another process
         assert_not_found(gql.post(by_hash(VIEWER), token=viewer))
 
     def test_apollo_sequence_degrades_to_sending_the_query(self, gql, viewer):
@@ -372,7 +373,7 @@ class TestWhatRegisteringMayStore:
         assert gql.post(by_hash(long_query, with_query=True), token=viewer).ok() == {"viewer": {"username": "alice"}}
         assert not registered(long_query)
         assert "over GRAPHQL_PERSISTED_QUERY_MAX_BYTES" in project_logs.text
-        execution.documents.clear()  # another process knows only the shared cache
+        documents.clear()  # another process knows only the shared cache
         assert_not_found(gql.post(by_hash(long_query), token=viewer))
 
     @override_settings(GRAPHQL_PERSISTED_QUERY_REGISTRATIONS=3)

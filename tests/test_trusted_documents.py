@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from calendarapp.models import User
-from schema import execution
+from schema.documents import documents
 from schema.trusted_documents import check_manifest
 from tests.test_persisted_queries import PreparationSpy, by_hash, sha256
 from tests.test_query_counts import OPERATIONS_DIR
@@ -30,11 +30,11 @@ def manifest(tmp_path):
 
 @pytest.fixture
 def trusted_only(manifest):
-    execution.documents.clear()
+    documents.clear()
     cache.clear()
     with override_settings(GRAPHQL_TRUSTED_DOCUMENTS=str(manifest)):
         yield manifest
-    execution.documents.clear()
+    documents.clear()
 
 
 @pytest.fixture

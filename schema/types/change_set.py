@@ -9,8 +9,8 @@ from calendarapp.changes import Position, StaleCursor
 from calendarapp.ids import global_id
 from loaders.changes import ChangeSet
 
-from ..context import require_viewer
 from ..errors import BadUserInput
+from .common import context_only
 from .event import EventType
 
 
@@ -27,6 +27,7 @@ class ChangeSetType(graphene.ObjectType):
     )
 
     @staticmethod
+    @context_only
     def resolve_removed_event_ids(root: ChangeSet, info) -> list[str]:
         return [global_id("Event", pk) for pk in root.removed_ids]
 
@@ -44,9 +45,8 @@ def changes_field() -> graphene.Field:
     )
 
 
-def sync_request(info, since: str | None, first: int | None) -> tuple[Position, int]:
-    """The loader key of a `changes` call, its arguments checked (logged-in viewers only)."""
-    require_viewer(info)
+def sync_request(context, since: str | None = None, first: int | None = None) -> tuple[Position, int]:
+    """The loader key of a `changes` call, its arguments checked."""
     if first is None:
         first = settings.GRAPHQL_SYNC_DEFAULT_PAGE_SIZE
     if not 1 <= first <= settings.GRAPHQL_SYNC_MAX_PAGE_SIZE:

@@ -1,22 +1,20 @@
 from __future__ import annotations
 
 import graphene
-import graphene_django_optimizer as gql_optimizer
-from graphene_django import DjangoObjectType
 
 from calendarapp.models import Event
 from loaders.events import AttendeeCountByEventIdLoader, AttendeesByEventIdLoader, ViewerRsvpByEventIdLoader
 from loaders.users import UserByIdLoader
 
-from ..context import require_viewer
 from ..enums import RsvpStatus, Visibility
-from ..pagination import CountableConnection, connection_field, page_request
+from ..pagination import CountableConnection, connection_field, page_arguments
 from ..scalars import DateTime
-from .common import loader_field, needs_only_pk, related_or_load
+from .common import batched, related
 from .node import Node
+from .rows import RowAwareObjectType
 
 
-class EventType(DjangoObjectType):
+class EventType(RowAwareObjectType):
     class Meta:
         model = Event
         name = "Event"
@@ -33,19 +31,10 @@ class EventType(DjangoObjectType):
     attendee_count = graphene.Int(required=True, description="Users whose RSVP is GOING.")
     viewer_rsvp = RsvpStatus()
 
-    @staticmethod
-    @gql_optimizer.resolver_hints(select_related=("owner",), only=("owner_id",))
-    def resolve_owner(root: Event, info):
-        return related_or_load(root, "owner", UserByIdLoader, info)
-
-    @staticmethod
-    @needs_only_pk
-    def resolve_attendees(root: Event, info, first=None, after=None):
-        require_viewer(info)
-        return AttendeesByEventIdLoader(info.context).load((root.pk, page_request(first, after)))
-
-    resolve_attendee_count = staticmethod(loader_field(AttendeeCountByEventIdLoader))
-    resolve_viewer_rsvp = staticmethod(loader_field(ViewerRsvpByEventIdLoader))
+    resolve_owner = staticmethod(related("owner", UserByIdLoader))
+    resolve_attendees = staticmethod(batched(AttendeesByEventIdLoader, arguments=page_arguments))
+    resolve_attendee_count = staticmethod(batched(AttendeeCountByEventIdLoader))
+    resolve_viewer_rsvp = staticmethod(batched(ViewerRsvpByEventIdLoader))
 
 
 class EventConnection(CountableConnection):

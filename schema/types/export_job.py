@@ -9,6 +9,7 @@ from calendarapp.models import ExportJob
 
 from ..enums import ExportStatus
 from ..scalars import Date, DateTime
+from .common import context_only
 from .node import Node
 
 
@@ -33,11 +34,13 @@ class ExportJobType(DjangoObjectType):
     created_at = DateTime(required=True)
 
     @staticmethod
+    @context_only
     def resolve_download_url(root: ExportJob, info) -> str | None:
         if root.status != ExportJob.Status.DONE:
             return None
         return reverse("export-download", args=[global_id("ExportJob", root.pk)])
 
     @staticmethod
+    @context_only
     def resolve_error(root: ExportJob, info) -> str | None:
         return root.error or None

@@ -8,7 +8,7 @@ from loaders.users import UserByIdLoader
 
 from ..pagination import CountableConnection
 from ..scalars import DateTime
-from .common import related_or_load
+from .common import related
 from .node import Node
 
 
@@ -23,13 +23,8 @@ class FriendRequestType(DjangoObjectType):
     to = graphene.Field("schema.types.user.UserType", required=True)
     created_at = DateTime(required=True)
 
-    @staticmethod
-    def resolve_from_(root: FriendRequest, info):
-        return related_or_load(root, "from_user", UserByIdLoader, info)
-
-    @staticmethod
-    def resolve_to(root: FriendRequest, info):
-        return related_or_load(root, "to_user", UserByIdLoader, info)
+    resolve_from_ = staticmethod(related("from_user", UserByIdLoader))
+    resolve_to = staticmethod(related("to_user", UserByIdLoader))
 
 
 class FriendRequestConnection(CountableConnection):

@@ -1,11 +1,8 @@
 from __future__ import annotations
 
 import graphene
-from graphene_django import DjangoObjectType
 
 from calendarapp.models import User
-from calendarapp.rules import can_list_friends
-from loaders.base import then
 from loaders.events import EventCountByOwnerIdLoader, EventsByOwnerIdLoader
 from loaders.users import (
     FriendCountByUserIdLoader,
@@ -14,20 +11,38 @@ from loaders.users import (
     MutualFriendCountByUserIdLoader,
 )
 
-from ..context import require_viewer
-from ..errors import BadUserInput, Forbidden
+from ..errors import BadUserInput
 from ..pagination import CountableConnection, connection_field, page_request
 from ..scalars import Date, DateTime
 from ..windows import event_window
-from .common import loader_field, needs_only_pk
+from .common import batched
 from .node import Node
+from .rows import RowAwareObjectType
 
 # Longer than any username (150) or display name (100), a search could match nothing; and SQLite
 # refuses a LIKE pattern over 50,000 bytes outright.
 SEARCH_MAX_LENGTH = 150
 
 
-class UserType(DjangoObjectType):
+def friends_arguments(context, first=None, after=None, search=None) -> tuple:
+    """(search, PageRequest) of `friends`: the search trimmed (none if blank) and bounded."""
+    search = (search or "").strip() or None
+    if search is not None and len(search) > SEARCH_MAX_LENGTH:
+        raise BadUserInput(f"search may be at most {SEARCH_MAX_LENGTH} characters.", field="search")
+    return search, page_request(first, after)
+
+
+def events_arguments(context, date=None, from_=None, to=None, first=None, after=None) -> tuple:
+    """(start, end, PageRequest) of `events`: the window in UTC, then the page."""
+    return (*event_window(context.viewer, date, from_, to), page_request(first, after))
+
+
+def event_count_arguments(context, date=None) -> tuple:
+    """(start, end) of `eventCount`: the day in the viewer's time zone, or all time."""
+    return event_window(context.viewer, date)
+
+
+class UserType(RowAwareObjectType):
     class Meta:
         model = User
         name = "User"
@@ -54,39 +69,13 @@ class UserType(DjangoObjectType):
     )
     event_count = graphene.Int(required=True, date=Date())
 
-    resolve_is_friend = staticmethod(loader_field(IsFriendByUserIdLoader))
-    resolve_friend_count = staticmethod(loader_field(FriendCountByUserIdLoader))
-    resolve_mutual_friend_count = staticmethod(loader_field(MutualFriendCountByUserIdLoader))
-
-    @staticmethod
-    @needs_only_pk
-    def resolve_friends(root: User, info, first=None, after=None, search=None):
-        viewer = require_viewer(info)
-        search = (search or "").strip() or None
-        if search is not None and len(search) > SEARCH_MAX_LENGTH:
-            raise BadUserInput(f"search may be at most {SEARCH_MAX_LENGTH} characters.", field="search")
-        key = (root.pk, search, page_request(first, after))
-
-        def load_if_allowed(is_friend: bool):
-            if not can_list_friends(viewer, root.pk, is_friend):
-                raise Forbidden("Only this user and their friends may list their friends.")
-            return FriendsByUserIdLoader(info.context).load(key)
-
-        return then(IsFriendByUserIdLoader(info.context).load(root.pk), load_if_allowed)
-
-    @staticmethod
-    @needs_only_pk
-    def resolve_events(root: User, info, date=None, from_=None, to=None, first=None, after=None):
-        viewer = require_viewer(info)
-        start, end = event_window(viewer, date, from_, to)
-        return EventsByOwnerIdLoader(info.context).load((root.pk, start, end, page_request(first, after)))
-
-    @staticmethod
-    @needs_only_pk
-    def resolve_event_count(root: User, info, date=None):
-        viewer = require_viewer(info)
-        start, end = event_window(viewer, date)
-        return EventCountByOwnerIdLoader(info.context).load((root.pk, start, end))
+    resolve_is_friend = staticmethod(batched(IsFriendByUserIdLoader))
+    resolve_friend_count = staticmethod(batched(FriendCountByUserIdLoader))
+    resolve_mutual_friend_count = staticmethod(batched(MutualFriendCountByUserIdLoader))
+    # Listed to the user and their friends only: the loader applies calendarapp.rules.
+    resolve_friends = staticmethod(batched(FriendsByUserIdLoader, arguments=friends_arguments))
+    resolve_events = staticmethod(batched(EventsByOwnerIdLoader, arguments=events_arguments))
+    resolve_event_count = staticmethod(batched(EventCountByOwnerIdLoader, arguments=event_count_arguments))
 
 
 class UserConnection(CountableConnection):
