@@ -878,7 +878,10 @@ def readme_headline(inputs: Inputs) -> list[str]:
     events = sum(count for path, count in shown.items() if path.endswith("events.edges"))
     naive = results.get("home_screen", big, "naive") is not None
     baselines = (
-        "a typical graphene-django server (the same schema with loaders and optimizer hints off) and " if naive else ""
+        "a typical graphene-django server (the same schema on graphql-core's path with loaders that do not batch, "
+        "bench/naive.py) and "
+        if naive
+        else ""
     )
     lines = [
         f"Measured with `make bench` on {when:%Y-%m-%d}, commit `{machine.get('commit', '?')}`, on this project's "
