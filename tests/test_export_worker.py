@@ -124,7 +124,9 @@ def test_a_worker_killed_mid_export_leaves_the_task_to_a_new_worker(gql, world, 
     job = wait_until_done(gql, token, job_id, second)
 
     assert (job["status"], job["rowCount"]) == ("DONE", 5)
-    assert celery_worker.unacknowledged_tasks(first.queue) == 0
+    # The task is acknowledged once it has returned, a moment after it marked the job DONE.
+    acknowledged = lambda: celery_worker.unacknowledged_tasks(first.queue) == 0  # noqa: E731
+    wait_for(acknowledged, EXPORT_TIMEOUT, "the second worker to acknowledge the task", second)
     assert len(downloaded_rows(gql.http, job["downloadUrl"], token)) == 5
     stored = ExportJob.objects.get()
     assert stored.file.storage.listdir(os.path.dirname(stored.file.name))[1] == [os.path.basename(stored.file.name)]
