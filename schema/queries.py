@@ -45,7 +45,7 @@ class NodeById(Batched):
     one_loader = False
 
     def __init__(self) -> None:
-        super().__init__(UserByIdLoader, parent_key=None, arguments=lambda _, id: parse_global_id(id))
+        super().__init__(None, parent_key=None, arguments=lambda _, id: parse_global_id(id))
 
     def locate(self, parent, arguments):
         if arguments is None or arguments[0] not in NODE_LOADERS:

@@ -35,7 +35,7 @@ class Batched:
     (bad input) is the field's error, as is UNAUTHENTICATED for an anonymous viewer when
     `login_required`."""
 
-    loader: type[DataLoader]
+    loader: type[DataLoader] | None  # None: `locate` chooses one per parent
     parent_key: str | None = "pk"
     arguments: Callable[..., Any] | None = None
     login_required: bool = True
