@@ -13,11 +13,15 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Hashable, Sequence
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from config.deadline import Deadline, DeadlineExceeded
 
 from .future import Future
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+AnyLoader = TypeVar("AnyLoader", bound="DataLoader[Any, Any]")
 
 
 class LoaderRegistry:
@@ -30,21 +34,21 @@ class LoaderRegistry:
 
     def __init__(self, context: Any) -> None:
         self.context = context
-        self._instances: dict[type[DataLoader], DataLoader] = {}
-        self._pending: deque[DataLoader] = deque()
+        self._instances: dict[type[DataLoader[Any, Any]], DataLoader[Any, Any]] = {}
+        self._pending: deque[DataLoader[Any, Any]] = deque()
 
-    def get(self, loader_class: type[DataLoader]) -> DataLoader:
+    def get(self, loader_class: type[AnyLoader]) -> AnyLoader:
         loader = self._instances.get(loader_class)
         if loader is None:
             loader = self._instances[loader_class] = object.__new__(loader_class)
             loader._setup(self.context, self)
-        return loader
+        return loader  # type: ignore[return-value]  # stored under its own class, so of that class
 
-    def schedule(self, loader: DataLoader) -> None:
+    def schedule(self, loader: DataLoader[Any, Any]) -> None:
         """`loader` has keys queued since its last dispatch: it waits for its turn."""
         self._pending.append(loader)
 
-    def prime(self, loader: DataLoader, key: Hashable, value: Any) -> None:
+    def prime(self, loader: DataLoader[K, V], key: K, value: V) -> None:
         """Keep `value`, which another query already fetched, as `loader`'s for `key`, unless it
         has that key already or is loading it."""
         if key not in loader._outcomes and key not in loader._queue:
@@ -77,8 +81,10 @@ class LoaderRegistry:
         self._instances.clear()
 
 
-class DataLoader:
+class DataLoader(Generic[K, V]):
     """Base class: subclasses implement `batch_load(keys) -> values in key order`.
+
+    `K` is the key's type, `V` the value's: `class UserByIdLoader(DataLoader[int, Row | None])`.
 
     `SomeLoader(info.context)` returns the request's one instance of the loader,
     so every resolver that asks for it shares its batch and its cache.
@@ -89,7 +95,7 @@ class DataLoader:
     registry: LoaderRegistry
     registry_attribute: ClassVar[str] = "loaders"
 
-    def __new__(cls, context: Any) -> DataLoader:
+    def __new__(cls, context: Any) -> Self:
         return getattr(context, cls.registry_attribute).get(cls)
 
     def __init__(self, context: Any) -> None:
@@ -100,17 +106,17 @@ class DataLoader:
         self.registry = registry
         # Each loaded key's value, or its error as an Exception; and the keys still to load,
         # each with the future graphql-core's path waits on.
-        self._outcomes: dict[Hashable, Any] = {}
-        self._queue: dict[Hashable, Future] = {}
+        self._outcomes: dict[K, V | Exception] = {}
+        self._queue: dict[K, Future[V]] = {}
 
     @property
     def viewer(self):
         return self.context.viewer
 
-    def batch_load(self, keys: Sequence[Hashable]) -> Sequence[Any]:
+    def batch_load(self, keys: Sequence[K]) -> Sequence[V | Exception]:
         raise NotImplementedError
 
-    def load(self, key: Hashable) -> Future:
+    def load(self, key: K) -> Future[V]:
         """The key's future: settled if the key is loaded, else pending until this loader's
         batch is dispatched."""
         outcome = self._outcomes.get(key, _MISSING)
@@ -123,7 +129,7 @@ class DataLoader:
                 self.registry.schedule(self)
         return future
 
-    def values(self, keys: Sequence[Hashable]) -> list[Any]:
+    def values(self, keys: Sequence[K]) -> list[V | Exception]:
         """Each key's value, or its error as an Exception, the missing ones loaded now in one
         batch (with any keys already queued): for a caller that has all its keys at once, a
         compiled plan's level or another loader's batch. No future is made."""
@@ -138,11 +144,11 @@ class DataLoader:
         queue, self._queue = self._queue, {}
         self._settle(queue, dict.fromkeys(queue, error))
 
-    def prime(self, key: Hashable, value: Any) -> None:
+    def prime(self, key: K, value: V) -> None:
         """Cache a value another query already fetched, so nobody fetches it again."""
         self.registry.prime(self, key, value)
 
-    def dispatch(self, extra_keys: Sequence[Hashable] = ()) -> None:
+    def dispatch(self, extra_keys: Sequence[K] = ()) -> None:
         """Load the queued keys (and `extra_keys`, which have no future) in one batch."""
         queue, self._queue = self._queue, {}
         keys = [*queue, *extra_keys]
@@ -156,7 +162,7 @@ class DataLoader:
             values = [error] * len(keys)
         self._settle(queue, dict(zip(keys, values, strict=True)))
 
-    def _settle(self, queue: dict[Hashable, Future], outcomes: dict[Hashable, Any]) -> None:
+    def _settle(self, queue: dict[K, Future[V]], outcomes: dict[K, V | Exception]) -> None:
         # Errors stay cached too: a field that meets one again (graphql-core's path rerunning
         # what a plan could not finish) gets it at once, never a new load nothing would dispatch.
         self._outcomes.update(outcomes)
@@ -168,7 +174,7 @@ class DataLoader:
                 future.set_result(outcome)
 
 
-_MISSING = object()
+_MISSING: Any = object()
 
 
 def then(value: Any, callback: Callable[[Any], Any]) -> Any:
@@ -190,8 +196,8 @@ class _Chain:
     __slots__ = ("callback", "future")
 
     def __init__(self, callback: Callable[[Any], Any]) -> None:
-        self.callback = callback
-        self.future = Future()
+        self.callback: Callable[[Any], Any] | None = callback  # None once called
+        self.future: Future[Any] = Future()
 
     def follow(self, source: Future) -> Future:
         source.when_done(partial(self._resolved, source))

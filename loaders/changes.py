@@ -25,7 +25,7 @@ class ChangeSet:
     removed_ids: list[int]
 
 
-class ChangeSetByPositionLoader(DataLoader):
+class ChangeSetByPositionLoader(DataLoader[tuple[Position, int], ChangeSet]):
     """The viewer's changes after a position. Key: (Position, first)."""
 
     def batch_load(self, keys: Sequence[tuple[Position, int]]) -> list[ChangeSet]:

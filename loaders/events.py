@@ -21,7 +21,7 @@ EVENT_ORDER = ("starts_at", "id")
 Window = tuple[dt.datetime | None, dt.datetime | None]  # [start, end) in UTC; None is open
 
 
-class VisibleEventByIdLoader(DataLoader):
+class VisibleEventByIdLoader(DataLoader[int, Row | None]):
     """The event with each id, or None when the viewer may not see it."""
 
     def batch_load(self, keys: Sequence[int]) -> list[Row | None]:
@@ -31,7 +31,7 @@ class VisibleEventByIdLoader(DataLoader):
         return [events.get(key) for key in keys]
 
 
-class EventsByOwnerIdLoader(DataLoader):
+class EventsByOwnerIdLoader(DataLoader[tuple[int, dt.datetime | None, dt.datetime | None, PageRequest], Page]):
     """A page of each owner's visible events overlapping a window. Key: (owner_id, start, end, PageRequest)."""
 
     def batch_load(self, keys: Sequence[tuple]) -> list[Page]:
@@ -45,7 +45,7 @@ class EventsByOwnerIdLoader(DataLoader):
         return [pages[key] for key in keys]
 
 
-class EventCountByOwnerIdLoader(DataLoader):
+class EventCountByOwnerIdLoader(DataLoader[tuple[int, dt.datetime | None, dt.datetime | None], int]):
     """How many of each owner's events the viewer sees in a window. Key: (owner_id, start, end)."""
 
     def batch_load(self, keys: Sequence[tuple]) -> list[int]:
@@ -57,7 +57,7 @@ class EventCountByOwnerIdLoader(DataLoader):
         return [counts[key] for key in keys]
 
 
-class FriendsEventsLoader(DataLoader):
+class FriendsEventsLoader(DataLoader[tuple[dt.datetime | None, dt.datetime | None, PageRequest], Page]):
     """The home screen's feed: a page of all the viewer's friends' visible events
     overlapping a window. Key: (start, end, PageRequest)."""
 
@@ -69,7 +69,7 @@ class FriendsEventsLoader(DataLoader):
         return fetch_pages(events, None, [None], EVENT_ORDER, request, shape_of(Event))[None]
 
 
-class RsvpSummaryByEventIdLoader(DataLoader):
+class RsvpSummaryByEventIdLoader(DataLoader[int, tuple[int, str | None]]):
     """Each event's (users GOING, the viewer's own RSVP status or None), in one statement:
     `attendeeCount` and `viewerRsvp` are asked of the same events.
 
@@ -96,14 +96,14 @@ class RsvpSummaryByEventIdLoader(DataLoader):
 NO_RSVPS = (0, None)
 
 
-class AttendeeCountByEventIdLoader(DataLoader):
+class AttendeeCountByEventIdLoader(DataLoader[int, int]):
     """How many users are GOING to each event."""
 
     def batch_load(self, keys: Sequence[int]) -> list[int | Exception]:
         return [_part(summary, 0) for summary in RsvpSummaryByEventIdLoader(self.context).values(keys)]
 
 
-class ViewerRsvpByEventIdLoader(DataLoader):
+class ViewerRsvpByEventIdLoader(DataLoader[int, str | None]):
     """The viewer's RSVP status for each event, or None."""
 
     def batch_load(self, keys: Sequence[int]) -> list[str | None | Exception]:
@@ -114,7 +114,7 @@ def _part(summary: tuple | Exception, index: int) -> Any:
     return summary if isinstance(summary, Exception) else summary[index]
 
 
-class AttendeesByEventIdLoader(DataLoader):
+class AttendeesByEventIdLoader(DataLoader[tuple[int, PageRequest], Page]):
     """A page of the users GOING to each event. Key: (event_id, PageRequest)."""
 
     def batch_load(self, keys: Sequence[tuple]) -> list[Page]:

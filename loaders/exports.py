@@ -9,7 +9,7 @@ from calendarapp.models import ExportJob
 from .base import DataLoader
 
 
-class VisibleExportJobByIdLoader(DataLoader):
+class VisibleExportJobByIdLoader(DataLoader[int, ExportJob | None]):
     """The export job with each id, or None when it is not the viewer's."""
 
     def batch_load(self, keys: Sequence[int]) -> list[ExportJob | None]:

@@ -10,13 +10,13 @@ from .base import DataLoader
 from .pagination import Page, PageRequest, fetch_pages
 
 
-class VisibleFriendRequestByIdLoader(DataLoader):
+class VisibleFriendRequestByIdLoader(DataLoader[int, FriendRequest | None]):
     def batch_load(self, keys: Sequence[int]) -> list[FriendRequest | None]:
         requests = FriendRequest.objects.visible_to(self.viewer).in_bulk(keys)
         return [requests.get(key) for key in keys]
 
 
-class IncomingFriendRequestsLoader(DataLoader):
+class IncomingFriendRequestsLoader(DataLoader[PageRequest, Page]):
     """A page of the viewer's pending incoming requests, oldest first. Key: PageRequest."""
 
     def batch_load(self, keys: Sequence[PageRequest]) -> list[Page]:

@@ -7,10 +7,12 @@ answer, so it has slots and no state checks beyond what callers rely on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 
-class Future:
+class Future(Generic[T]):
     __slots__ = ("_done", "_value", "_error", "_callbacks")
 
     def __init__(self) -> None:
@@ -20,14 +22,14 @@ class Future:
         self._callbacks: list[Callable[[], None]] | None = None
 
     @classmethod
-    def resolved(cls, value: Any) -> Future:
+    def resolved(cls, value: T) -> Future[T]:
         future = cls()
         future._done = True
         future._value = value
         return future
 
     @classmethod
-    def failed(cls, error: BaseException) -> Future:
+    def failed(cls, error: BaseException) -> Future[Any]:
         future = cls()
         future._done = True
         future._error = error
@@ -36,7 +38,7 @@ class Future:
     def done(self) -> bool:
         return self._done
 
-    def result(self) -> Any:
+    def result(self) -> T:
         """The value, or raises the error; only once done."""
         if not self._done:
             raise RuntimeError("The future is still pending.")
@@ -53,7 +55,7 @@ class Future:
         else:
             self._callbacks.append(callback)
 
-    def set_result(self, value: Any) -> None:
+    def set_result(self, value: T) -> None:
         self._value = value
         self._finish()
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Model, QuerySet
 
@@ -27,6 +27,15 @@ class Row(tuple):
     model: type[Model]
     columns: tuple[str, ...]
 
+    if TYPE_CHECKING:
+        # What each row class gets from its namedtuple base, made at run time (RowShape).
+        pk: Any
+
+        @classmethod
+        def _make(cls, values: Iterable[Any]) -> Row: ...
+
+        def __getattr__(self, column: str) -> Any: ...
+
 
 class RowShape:
     """The row class of one model's shown columns, and how to read such rows from a query
@@ -35,7 +44,7 @@ class RowShape:
     def __init__(self, model: type[Model], columns: Sequence[str]) -> None:
         pk = model._meta.pk.attname
         columns = (pk, *(column for column in columns if column != pk))
-        base = namedtuple(f"{model.__name__}Row", columns)
+        base = namedtuple(f"{model.__name__}Row", columns)  # type: ignore[misc]  # a class per model, named at run time
         self.row_class: type[Row] = type(
             base.__name__,
             (base, Row),

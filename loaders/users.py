@@ -13,13 +13,13 @@ from calendarapp.usernames import username_key
 
 from .aggregates import counts_by
 from .base import DataLoader, group_by_arguments
-from .pagination import PageRequest, fetch_pages
+from .pagination import Page, PageRequest, fetch_pages
 from .rows import Row, shape_of
 
 NOT_LISTED = "Only this user and their friends may list their friends."
 
 
-class UserByIdLoader(DataLoader):
+class UserByIdLoader(DataLoader[int, Row | None]):
     """Each user's row (the columns a User shows; nothing else is read of other users), or None."""
 
     def batch_load(self, keys: Sequence[int]) -> list[Row | None]:
@@ -27,7 +27,7 @@ class UserByIdLoader(DataLoader):
         return [users.get(key) for key in keys]
 
 
-class UserByUsernameLoader(DataLoader):
+class UserByUsernameLoader(DataLoader[str, Row | None]):
     """The user with each username, in any case or Unicode form (calendarapp.usernames), or None."""
 
     def batch_load(self, keys: Sequence[str]) -> list[Row | None]:
@@ -45,7 +45,7 @@ def prime_users(context, users) -> None:
         loader.prime(user.pk, user)
 
 
-class IsFriendByUserIdLoader(DataLoader):
+class IsFriendByUserIdLoader(DataLoader[int, bool]):
     """Whether each user is a friend of the viewer (the viewer is not their own friend)."""
 
     def batch_load(self, keys: Sequence[int]) -> list[bool]:
@@ -58,12 +58,12 @@ class IsFriendByUserIdLoader(DataLoader):
         return [key in friends for key in keys]
 
 
-class FriendCountByUserIdLoader(DataLoader):
+class FriendCountByUserIdLoader(DataLoader[int, int]):
     def batch_load(self, keys: Sequence[int]) -> list[int]:
         return counts_by(Friendship.objects.all(), "user_id", keys)
 
 
-class MutualFriendCountByUserIdLoader(DataLoader):
+class MutualFriendCountByUserIdLoader(DataLoader[int, int]):
     """How many friends each user shares with the viewer."""
 
     def batch_load(self, keys: Sequence[int]) -> list[int]:
@@ -71,15 +71,15 @@ class MutualFriendCountByUserIdLoader(DataLoader):
         return counts_by(shared, "user_id", keys)
 
 
-class FriendsByUserIdLoader(DataLoader):
+class FriendsByUserIdLoader(DataLoader[tuple[int, str | None, PageRequest], Page]):
     """A page of each user's friends, ordered by display name then id; for a user whose
     friends the viewer may not list (`calendarapp.rules.can_list_friends`), FORBIDDEN.
 
     Key: (user_id, search, PageRequest).
     """
 
-    def batch_load(self, keys: Sequence[tuple[int, str | None, PageRequest]]) -> list:
-        pages: dict[Hashable, object] = {}
+    def batch_load(self, keys: Sequence[tuple[int, str | None, PageRequest]]) -> list[Page | Exception]:
+        pages: dict[Hashable, Page | Exception] = {}
         is_friend = IsFriendByUserIdLoader(self.context).values([user_id for user_id, *_ in keys])
         for key, friend in zip(keys, is_friend, strict=True):
             if isinstance(friend, Exception) or not can_list_friends(self.viewer, key[0], friend):
