@@ -3,7 +3,7 @@
 #   make serve [PORT=8000]     demo server on http://127.0.0.1:8000/graphql (user power, password demo)
 #   make test [ARGS="-k x"]    the whole suite on SQLite, then on PostgreSQL
 #   make differential          the differential suite alone (both execution paths compared), SQLite then PostgreSQL
-#   make lint                  ruff check + ruff format --check
+#   make lint                  ruff check + ruff format --check, mypy, makemigrations --check
 #   make update-snapshots      rewrite the committed query-count snapshots (SQLite and PostgreSQL)
 #   make bench                 the benchmarks (PostgreSQL), then docs/benchmarks.md, .png and the README's figures
 #   make bench-ci              the small bench CI runs: asserts SQL counts and answers, never times
@@ -108,11 +108,14 @@ update-snapshots: $(STAMP) services
 	$(call run_pytest,PostgreSQL,DATABASE_URL='$(PG_URL)'); \
 	exit $$status
 
-# lint: ruff's checks and formatting, both reported even when the first one fails.
+# lint: ruff's checks and formatting, mypy over loaders/ and schema/ (pyproject.toml), and
+# models that need no migration; each reported even when one before it fails.
 lint: $(STAMP)
 	@status=0; \
 	$(VENV)/bin/ruff check . || status=1; \
 	$(VENV)/bin/ruff format --check . || status=1; \
+	$(VENV)/bin/mypy || status=1; \
+	$(PY) manage.py makemigrations --check --dry-run || status=1; \
 	exit $$status
 
 # The benchmarks' extra dependency (matplotlib, for the chart), installed again only when
@@ -177,5 +180,5 @@ faults-ci: $(STAMP) services
 # clean: remove generated files; the virtualenv stays (rm -rf .venv to rebuild it).
 clean:
 	rm -f db.sqlite3 db.sqlite3-journal
-	rm -rf staticfiles .pytest_cache .ruff_cache
+	rm -rf staticfiles .pytest_cache .ruff_cache .mypy_cache
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -54,7 +54,7 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 
@@ -145,7 +145,7 @@ class ChangePage:
 
 def changes_since(viewer: User, position: Position, first: int) -> ChangePage:
     """The first `first` items after `position` in the viewer's sync scope, in one statement."""
-    params = {
+    params: dict[str, Any] = {
         "viewer": viewer.pk,
         "seq": position.seq,
         "after_id": position.event_id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -24,12 +25,12 @@ from .timezones import validate_timezone
 from .usernames import TAKEN, username_key
 
 
-class CalendarUserManager(UserManager):
+class CalendarUserManager(UserManager["User"]):
     def named(self, username: str) -> models.QuerySet:
         """The user called `username` in any case or Unicode form (calendarapp.usernames)."""
         return self.filter(username_key=username_key(username))
 
-    def get_by_natural_key(self, username: str) -> User:
+    def get_by_natural_key(self, username: str) -> User:  # type: ignore[override]  # never None: ModelBackend checks
         """Login (Django's ModelBackend), the admin's login and createsuperuser find users
         through here: case-insensitive, as every lookup by username."""
         return self.named(username).get()
@@ -54,7 +55,7 @@ class User(AbstractUser):
     # save() and bulk_create() set it; a queryset's update(username=...) would not.
     username_key = models.TextField(editable=False)
 
-    objects = CalendarUserManager()
+    objects: ClassVar[CalendarUserManager] = CalendarUserManager()
 
     class Meta:
         indexes = [models.Index(fields=["display_name", "id"], name="user_display_name_id")]

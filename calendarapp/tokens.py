@@ -65,6 +65,7 @@ def check(raw_token: str, now: dt.datetime | None = None) -> TokenCheck:
     refusal = refusal_of(found, now)
     if refusal is not None:
         return TokenCheck(refusal=refusal)
+    assert found is not None  # refusal_of refuses a missing token
     record_use(found, now)
     return TokenCheck(token=found)
 

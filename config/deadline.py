@@ -125,7 +125,7 @@ class RequestDeadlineMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        deadline = request.deadline = deadline_for(request)
+        deadline = request.deadline = deadline_for(request)  # type: ignore[attr-defined]  # ours, on the request
         with running(deadline):
             response = self.get_response(request)
         if deadline is not None and deadline.cuts:

@@ -36,6 +36,12 @@ class _CsrfCheck(CsrfViewMiddleware):
         return reason
 
 
+def _no_view(request: HttpRequest) -> HttpResponse:
+    """The view and next middleware `_CsrfCheck` is given: never called (the check only
+    reads the view's `csrf_exempt` mark)."""
+    raise AssertionError("the CSRF check calls no view")
+
+
 @dataclass(frozen=True)
 class Credentials:
     """How a request authenticated: its viewer and the token or session that proved it; or,
@@ -65,9 +71,9 @@ def authenticate(request: HttpRequest) -> Credentials:
     if user is None or not user.is_authenticated:
         return ANONYMOUS
     if request.method not in ("GET", "HEAD", "OPTIONS"):
-        check = _CsrfCheck(lambda _request: None)
+        check = _CsrfCheck(_no_view)
         check.process_request(request)
-        reason = check.process_view(request, None, (), {})
+        reason = check.process_view(request, _no_view, (), {})
         if reason:
             raise CsrfRejected(reason)
     return Credentials(viewer=user, by_session=True)

@@ -53,6 +53,8 @@ def document_for(
     `trusted_only`: only a trusted document (schema/trusted_documents.py), found by its hash,
     and anything else refused before it is parsed. OperationRefused says why there is none."""
     if query is None:
+        if query_hash is None:
+            raise OperationRefused("The request has no query.")
         key = DocumentKey(query_hash, shows_schema)
         return _trusted_document(key) if trusted_only else _persisted_document(key)
     try:

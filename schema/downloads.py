@@ -8,7 +8,8 @@ does not authenticate is also told so (`WWW-Authenticate`, as on /graphql).
 
 from __future__ import annotations
 
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest
+from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_safe
 
 from calendarapp import exports
@@ -21,7 +22,7 @@ from .view import json_response
 
 
 @require_safe
-def download_export(request: HttpRequest, job_id: str) -> HttpResponse:
+def download_export(request: HttpRequest, job_id: str) -> HttpResponseBase:
     credentials = authenticate(request)  # a GET: no CSRF check to fail
     job = finished_export(credentials.viewer, job_id)
     if job is None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import Error as DatabaseDriverError, InterfaceError, OperationalError
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLFormattedError
 
 from calendarapp.services import TooSoon
 from config.deadline import DeadlineExceeded
@@ -140,11 +140,11 @@ def classify(error: GraphQLError, default_code: str) -> tuple[str, str, str | No
         return BAD_USER_INPUT, error.message, _field_of_graphql_message(error.message)
     if isinstance(original, DeadlineExceeded):  # logged once per request, by config/deadline.py
         return INTERNAL_SERVER_ERROR, str(original), None
-    database_message = database_failure_message(original)
-    if database_message:
-        _log_once(original, logging.WARNING, "Database failure in a resolver: %s", original)
-        return INTERNAL_SERVER_ERROR, database_message, None
     if original is not None:
+        database_message = database_failure_message(original)
+        if database_message:
+            _log_once(original, logging.WARNING, "Database failure in a resolver: %s", original)
+            return INTERNAL_SERVER_ERROR, database_message, None
         _log_once(original, logging.ERROR, "Unhandled error in a resolver", exc_info=original)
         return INTERNAL_SERVER_ERROR, "Internal server error.", None
     if default_code == BAD_USER_INPUT or error.message.startswith("Expected value of type"):
@@ -189,11 +189,11 @@ def _log_once(error: BaseException, level: int, message: str, *args: Any, **kwar
     every field that waited on it (hundreds, on a home screen), but one event to log."""
     if getattr(error, "_calendar_logged", False):
         return
-    error._calendar_logged = True
+    error._calendar_logged = True  # type: ignore[attr-defined]  # our mark on the exception itself
     logger.log(level, message, *args, **kwargs)
 
 
-def format_error(error: GraphQLError, default_code: str = INTERNAL_SERVER_ERROR) -> dict[str, Any]:
+def format_error(error: GraphQLError, default_code: str = INTERNAL_SERVER_ERROR) -> GraphQLFormattedError:
     code, message, field = classify(error, default_code)
     formatted = error.formatted
     formatted["message"] = message

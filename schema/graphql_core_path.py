@@ -36,7 +36,7 @@ from graphql import (
     is_non_null_type,
     located_error,
 )
-from graphql.execution import ExecutionContext, ExecutionResult, execute
+from graphql.execution import ExecutionContext, ExecutionResult, execute_sync
 from graphql.execution.collect_fields import collect_fields, collect_sub_fields
 from graphql.execution.execute import get_field_def
 from graphql.execution.values import get_argument_values, get_variable_values
@@ -65,13 +65,14 @@ def execute_reference(
     """Run the operation `operation_name` of `document` (valid, prepared by schema/documents.py)
     with `variables` and `context`, through graphql-core's executor and `CalendarExecutionContext`.
     Variables that do not fit their types come back as errors without a path and no data."""
-    return execute(
+    return execute_sync(
         GRAPHQL_SCHEMA,
         document,
         context_value=context,
         variable_values=variables,
         operation_name=operation_name,
         execution_context_class=CalendarExecutionContext,
+        check_sync=True,  # as `execute` does: values are checked for awaitables (there are none)
     )
 
 
@@ -111,7 +112,7 @@ class CalendarExecutionContext(ExecutionContext):
         self._drain()
         return result.result() if isinstance(result, Future) else result
 
-    def build_response(self, data, errors):
+    def build_response(self, data, errors):  # type: ignore[override]  # graphql-core's is static; it calls it on self
         if self._deadline is not None:
             self._deadline.cut("fields", sum(isinstance(error.original_error, DeadlineExceeded) for error in errors))
         return super().build_response(data, errors)
@@ -144,10 +145,12 @@ class CalendarExecutionContext(ExecutionContext):
     def _cut_root_field(self, parent_type, field_nodes, path, response_name) -> dict[str, Any]:
         """A root mutation field not started because the deadline has passed: its error,
         and null (or the error goes on up, nulling `data`, if the field is non-null)."""
+        assert self._deadline is not None  # it has passed
         field_path = Path(path, response_name, parent_type.name)
         error = located_error(DeadlineExceeded(self._deadline), field_nodes, field_path.as_list())
         return_type = parent_type.fields[field_nodes[0].name.value].type
-        return {response_name: self.handle_field_error(error, return_type)}
+        self.handle_field_error(error, return_type)
+        return {response_name: None}
 
     def execute_fields(self, parent_type, source_value, path, fields):
         results: dict[str, Any] = {}
@@ -190,6 +193,7 @@ class CalendarExecutionContext(ExecutionContext):
             )
         item_type = return_type.of_type
         results: list[Any] = []
+        completed: Any
         for index, item in enumerate(result):
             item_path = path.add_key(index, None)
             try:
@@ -202,7 +206,8 @@ class CalendarExecutionContext(ExecutionContext):
                         completed = self._settle_later(completed, item_type, field_nodes, item_path)
             except Exception as raw_error:
                 error = located_error(raw_error, field_nodes, item_path.as_list())
-                completed = self.handle_field_error(error, item_type)
+                self.handle_field_error(error, item_type)
+                completed = None
             results.append(completed)
         return self._gather(results, range(len(results)))
 
@@ -292,7 +297,7 @@ class Gathering:
         self.container = container
         self.remaining = len(pending_keys)
         self.errors = errors
-        self.future = Future()
+        self.future: Future[Any] = Future()
         for key in pending_keys:
             container[key].when_done(partial(self._collect, key))
 

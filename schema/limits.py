@@ -205,7 +205,7 @@ def spread_names(selection_set: SelectionSetNode) -> list[str]:
         for selection in pending.pop().selections:
             if isinstance(selection, FragmentSpreadNode):
                 names[selection.name.value] = None
-            elif selection.selection_set is not None:
+            elif isinstance(selection, FieldNode | InlineFragmentNode) and selection.selection_set is not None:
                 pending.append(selection.selection_set)
     return list(names)
 
@@ -384,6 +384,7 @@ class CostPlanner:
                 inner_type = self.schema.get_type(condition.name.value) if condition else parent_type
                 inner = self._collect(inner_type, selection.selection_set)
             else:
+                assert isinstance(selection, FieldNode)  # the third kind of selection
                 fields += 1
                 if selection.selection_set is None:
                     continue

@@ -31,11 +31,9 @@ def page_request(first: int | None = None, after: str | None = None) -> PageRequ
         raise BadUserInput("first must not be negative.", field="first")
     if first > settings.GRAPHQL_MAX_PAGE_SIZE:
         raise BadUserInput(f"first may be at most {settings.GRAPHQL_MAX_PAGE_SIZE}, got {first}.", field="first")
-    offset = 0
-    if after is not None:
-        offset = cursor_to_offset(after)
-        if offset is None:
-            raise BadUserInput("after is not a cursor of this connection.", field="after")
+    offset = 0 if after is None else cursor_to_offset(after)
+    if offset is None:
+        raise BadUserInput("after is not a cursor of this connection.", field="after")
     return PageRequest(first=first, offset=offset)
 
 

@@ -93,13 +93,15 @@ def run_operation(
     trusted_only = trusted_documents.enabled and not (context.viewer and context.viewer.is_staff)
     try:
         prepared = document_for(query, query_hash, shows_schema, trusted_only)
-    except OperationRefused as refusal:
-        return refused(refusal.message, refusal.status, refusal.code)
+    except OperationRefused as error:
+        return refused(error.message, error.status, error.code)
     if prepared.document is None:
         result = OperationResult({"errors": [format_error(error, BAD_REQUEST) for error in prepared.errors]}, 400)
         return _for_audience(result, shows_schema)
     operation = get_operation_ast(prepared.document, operation_name)
-    refusal = _refusal_of(operation, operation_name, allow_mutations)
+    if operation is None:
+        return _for_audience(_no_such_operation(operation_name), shows_schema)
+    refusal = _refusal_of(operation, allow_mutations)
     if refusal is None:
         try:
             cost = prepared.cost_of(operation).check(variables)
@@ -111,7 +113,7 @@ def run_operation(
     if refusal is None and query is not None and query_hash is not None and not trusted_only:
         persisted_queries.register(query_hash, query, context.client)
     result = refusal or _execute(prepared.document, operation, variables, operation_name, context)
-    result.operation_name = operation.name.value if operation and operation.name else operation_name
+    result.operation_name = operation.name.value if operation.name else operation_name
     return _for_audience(result, shows_schema)
 
 
@@ -129,14 +131,18 @@ def _clipped(text: str, length: int = 100) -> str:
     return text if len(text) <= length else text[:length] + "..."
 
 
-def _refusal_of(
-    operation: OperationDefinitionNode | None, operation_name: str | None, allow_mutations: bool
-) -> OperationResult | None:
+def _no_such_operation(operation_name: str | None) -> OperationResult:
+    """The refusal of a document with no operation of that name (or several, and no name)."""
+    if operation_name:
+        result = refused(f"Unknown operation named '{_clipped(operation_name)}'.")
+    else:
+        result = refused("Must provide operationName when the document has several operations.")
+    result.operation_name = operation_name
+    return result
+
+
+def _refusal_of(operation: OperationDefinitionNode, allow_mutations: bool) -> OperationResult | None:
     """Why the selected operation may not run, if it may not."""
-    if operation is None:
-        if operation_name:
-            return refused(f"Unknown operation named '{_clipped(operation_name)}'.")
-        return refused("Must provide operationName when the document has several operations.")
     if operation.operation == OperationType.SUBSCRIPTION:
         return refused("Subscriptions are not supported.")
     if operation.operation != OperationType.QUERY and not allow_mutations:

@@ -4,6 +4,7 @@ store nor compare. Coercing them to their types is execution's (graphql-core's) 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from .limits import MAX_NESTING
@@ -26,6 +27,7 @@ def _nul_character_at(value: Any, path: str) -> str | None:
     """The path of the first string in `value` holding a NUL character, if any."""
     if isinstance(value, str):
         return path if "\x00" in value else None
+    items: Iterable[tuple[Any, Any]]
     if isinstance(value, dict):
         items = value.items()
     elif isinstance(value, list):

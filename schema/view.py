@@ -98,7 +98,8 @@ class GraphQLView(View):
             logger.warning("Database failure before the operations ran: %s", error)
             return json_response(error_body(message, INTERNAL_SERVER_ERROR), status=503)
         results = self.run_all(request, operations, credentials, via_get)
-        request.graphql_operation_names = [result.operation_name for result in results]
+        # For the request log (config/request_log.py).
+        request.graphql_operation_names = [result.operation_name for result in results]  # type: ignore[attr-defined]
         if any(result.rate_limited for result in results):
             # Held back on the event loop (config/asgi_bridge.py): a flood of refused attempts
             # gets its refusals slowly, and with them its next attempts.

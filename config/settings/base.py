@@ -4,7 +4,9 @@ deployments come from the environment (12-factor)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -21,7 +23,10 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def env_number(name: str, default: float, kind: type = int, minimum: float = 0) -> float:
+Number = TypeVar("Number", int, float)
+
+
+def env_number(name: str, default: Number, kind: Callable[[str], Number] = int, minimum: float = 0) -> Number:
     """A number from the environment, at least `minimum`; a clear start-up error otherwise."""
     raw = os.environ.get(name, "").strip()
     try:
@@ -149,7 +154,7 @@ STATIC_URL = "/static/"
 # Serve static files (GraphiQL's assets) straight from the apps outside production,
 # where `collectstatic` fills STATIC_ROOT instead.
 WHITENOISE_USE_FINDERS = True
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     # Finished CSV exports, served to their owner only (never from a public URL).

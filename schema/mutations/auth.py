@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import graphene
 from django.contrib.auth import authenticate, logout as end_session
 from django.views.decorators.debug import sensitive_variables
@@ -18,6 +20,10 @@ from .base import CalendarMutation
 
 
 class AuthPayloadMixin:
+    if TYPE_CHECKING:
+        # The mutation it is mixed into makes its payload from these fields.
+        def __init__(self, **fields: Any) -> None: ...
+
     token = graphene.String(required=True, description="Send as `Authorization: Bearer <token>`.")
     expires_at = DateTime(
         required=True,

@@ -5,6 +5,9 @@ included, in one transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, ClassVar
+
 import graphene
 
 from ..context import require_viewer
@@ -15,6 +18,9 @@ class CalendarMutation(graphene.relay.ClientIDMutation):
         abstract = True
 
     requires_viewer = True
+    # Each mutation's classmethod `perform(info, viewer, **its input's fields)`: the write, and
+    # the payload to answer.
+    perform: ClassVar[Callable[..., Any]]
 
     @classmethod
     def mutate_and_get_payload(cls, root, info, client_mutation_id=None, **data):
@@ -24,7 +30,3 @@ class CalendarMutation(graphene.relay.ClientIDMutation):
         payload = cls.perform(info, viewer, **data)
         info.context.loaders.clear()
         return payload
-
-    @classmethod
-    def perform(cls, info, viewer, **data):
-        raise NotImplementedError

@@ -51,10 +51,12 @@ def run_planned(
         return None
     except FallBack as reason:
         logger.debug("%s takes graphql-core's path: %s", _name(operation), reason)
-        return _fall_back(context)
+        _fall_back(context)
+        return None
     except Exception:  # a value the plan did not foresee: graphql-core's path says what it is
         logger.warning("%s takes graphql-core's path after an unforeseen error", _name(operation), exc_info=True)
-        return _fall_back(context)
+        _fall_back(context)
+        return None
     outcomes["planned"] += 1
     return data
 
@@ -67,7 +69,6 @@ def _fall_back(context: Any) -> None:
     plan ran are run again: an error's price, not the common path's)."""
     outcomes["fell back"] += 1
     context.loaders = LoaderRegistry(context)
-    return None
 
 
 def _name(operation: OperationDefinitionNode) -> str:

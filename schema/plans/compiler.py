@@ -123,6 +123,8 @@ def _compile(
     }
     compiler = _Compiler(schema, fragments, variable_values)
     root_type = schema.query_type
+    if root_type is None:
+        raise Unplannable("the schema has no query type")
     return OperationPlan(
         compiler.type_plan(
             root_type, collect_fields(schema, fragments, variable_values, root_type, operation.selection_set)

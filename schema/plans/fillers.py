@@ -26,7 +26,7 @@ from ..scalars import DateTime
 from .plan import ATTRIBUTE, GLOBAL_ID, TYPENAME, FallBack, FieldPlan
 
 # graphql-core's own serializers return these values unchanged; anything else goes through them.
-_PASSED_AS_IS = {
+_PASSED_AS_IS: dict[Callable[[Any], Any] | None, str] = {
     GraphQLString.serialize: "{v}.__class__ is str",
     GraphQLID.serialize: "{v}.__class__ is str",
     GraphQLBoolean.serialize: "{v}.__class__ is bool",

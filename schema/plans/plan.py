@@ -51,7 +51,7 @@ class FieldPlan:
     # A leaf's serializer, or the plans of an object's possible types (one for an object type).
     serialize: Callable[[Any], Any] | None = None
     leaf_type: Any = None
-    object_plans: dict[str, TypePlan | None] | None = None
+    object_plans: dict[str, TypePlan | None] = field(default_factory=dict)
     abstract: bool = False
 
 

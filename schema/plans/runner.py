@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from inspect import isfunction, ismethod
-from typing import Any
+from typing import Any, cast
 
 from django.utils.functional import LazyObject
 from graphql import GraphQLObjectType, GraphQLSchema
@@ -87,17 +87,20 @@ class PlanRun:
             else:
                 arguments = self.arguments_of(field)
                 resolve, info = field.resolver, self.info
+                assert resolve is not None  # every CALLED field has its resolver
                 self.complete(field, [resolve(parent, info, **arguments) for parent in sources], outs)
 
     def note_keys(self, field: FieldPlan, sources: list[Any], outs: list[dict]) -> None:
         """Note the loader keys of a loader-backed field, its place in each answer kept."""
         key = field.response_key
         declaration = field.batched
+        assert declaration is not None  # every LOADED field has its declaration
         try:
             arguments = declaration.arguments_of(self.context, self.arguments_of(field))
         except Exception as error:
             raise FallBack(f"arguments of {key}") from error
         if declaration.one_loader:
+            assert declaration.loader is not None  # one_loader: its loader is named
             keys = declaration.keys_of(sources, arguments)
             self.waiting.setdefault(declaration.loader, []).append((field, keys, outs))
             return
@@ -144,7 +147,8 @@ class PlanRun:
             elif serialize is not None:
                 out[key] = serialized(serialize, value)
             else:
-                out[key] = child = {}
+                child: dict[str, Any] = {}
+                out[key] = child
                 children.append(value)
                 child_outs.append(child)
         if children:
@@ -176,6 +180,7 @@ class PlanRun:
         plans = field.object_plans
         if not field.abstract:
             ((type_name, plan),) = plans.items()
+            assert plan is not None  # an object type's one plan: were there none, no plan at all
             object_type = plan.object_type
             if object_type.is_type_of is not None:
                 for value in objects:
@@ -204,8 +209,9 @@ def is_type_of(object_type: GraphQLObjectType, value: Any) -> bool:
     key = (object_type.name, type(value))
     verdict = _type_checks.get(key)
     if verdict is None:
+        check = object_type.is_type_of  # None: the type claims no value (graphql-core passes it by too)
         try:
-            verdict = bool(object_type.is_type_of(value, None))
+            verdict = check is not None and bool(check(value, None))  # type: ignore[arg-type]  # graphene's reads no info
         except Exception as error:
             raise FallBack("is_type_of") from error
         if not isinstance(value, LazyObject):  # a lazy object's class says nothing of what it wraps
@@ -217,6 +223,6 @@ def runtime_type_name(schema: GraphQLSchema, field: FieldPlan, value: Any) -> st
     """The object type of an interface's value, found as graphene finds it (the first possible
     type whose is_type_of accepts it)."""
     for possible in field.object_plans:
-        if is_type_of(schema.get_type(possible), value):
+        if is_type_of(cast(GraphQLObjectType, schema.get_type(possible)), value):
             return possible
     raise FallBack("no runtime type")

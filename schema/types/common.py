@@ -59,10 +59,12 @@ class Batched:
 
     def locate(self, parent: Any, arguments: Any) -> tuple[type[DataLoader], Hashable] | None:
         """The loader and key of this parent's value (None: the value is null, nothing to load)."""
+        loader = self.loader
+        assert loader is not None  # a declaration that names no loader has its own `locate`
         if self.parent_key is None:
-            return self.loader, arguments
+            return loader, arguments
         parent_value = getattr(parent, self.parent_key)
-        return self.loader, ((parent_value, *arguments) if self.arguments is not None else parent_value)
+        return loader, ((parent_value, *arguments) if self.arguments is not None else parent_value)
 
     def load(self, parent: Any, info, **field_arguments) -> Any:
         """graphql-core's path: the loader's future for this parent's key."""
@@ -111,5 +113,5 @@ def related(relation: str, loader: type[DataLoader]) -> Callable[..., Any]:
 def context_only(resolver: Callable[..., Any]) -> Callable[..., Any]:
     """Marks a resolver that reads nothing of `info` but `info.context` and touches no
     database: a compiled plan may call it with a stand-in for `info`."""
-    resolver.context_only = True
+    resolver.context_only = True  # type: ignore[attr-defined]  # a mark on the function, read by plans
     return resolver
