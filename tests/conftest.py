@@ -7,7 +7,10 @@ import base64
 import datetime as dt
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,6 +174,31 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     settings.TEST_RUN_DIR.mkdir(parents=True, exist_ok=True)
     yield
     shutil.rmtree(settings.TEST_RUN_DIR, ignore_errors=True)
+
+
+def pytest_configure(config):
+    """pyproject.toml's `filterwarnings` for the processes the tests start too (the web process,
+    Celery workers, management commands): they inherit PYTHONWARNINGS, so a warning there is an
+    exception there (a 500, a worker that does not start) instead of a line in a log nobody reads.
+    Python reads a filter's message as plain text where pytest reads a pattern: keep any
+    `ignore:` message a plain-text prefix, without commas."""
+    os.environ["PYTHONWARNINGS"] = ",".join(config.getini("filterwarnings"))
+
+
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory):
+    """Static files collected as the build collects them (`collectstatic`, production settings)
+    into the STATIC_ROOT of the web processes the tests start: whitenoise serves them there, and
+    warns of a missing directory otherwise."""
+    from bench.http_load import ROOT, django_env
+
+    root = tmp_path_factory.mktemp("staticfiles")
+    env = {**django_env("sqlite:///unused.sqlite3"), "STATIC_ROOT": str(root)}
+    command = [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity=0"]
+    subprocess.run(command, cwd=ROOT, env=env, check=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STATIC_ROOT", str(root))
+        yield root
 
 
 def pytest_addoption(parser):

@@ -78,8 +78,13 @@ def finished_job(gql, django_capture_on_commit_callbacks, token, date_from=DST_D
 
 
 def download(url: str, token: str | None = None, client: Client | None = None):
+    """The answer to a GET of `url`, its file read to the end, which is when the test client closes
+    it (as a server does once it has sent it); `streaming_content` still gives the body."""
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
-    return (client or Client()).get(url, **headers)
+    response = (client or Client()).get(url, **headers)
+    if response.streaming:
+        response.streaming_content = [b"".join(response.streaming_content)]
+    return response
 
 
 def csv_rows(gql, django_capture_on_commit_callbacks, token, date_from=DST_DAY, date_to=DST_DAY) -> list[dict]:
@@ -510,7 +515,8 @@ def test_a_job_delivered_again_after_a_crash_is_written_from_scratch(
 
     job.refresh_from_db()
     assert (job.status, job.row_count, job.file.name) == ("DONE", 2, exports.file_name(job))
-    content = job.file.open("rb").read().decode()
+    with job.file.open("rb") as file:
+        content = file.read().decode()
     assert content.startswith("id,title") and "partial" not in content
     assert storage.listdir(f"exports/{paris.pk}")[1] == [f"{job.pk}.csv"]
 

@@ -415,7 +415,7 @@ def test_every_operation_answers_with_the_apis_codes_and_a_failed_mutation_write
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_the_web_process_answers_every_operation_with_the_apis_codes(world, tallies, tmp_path):
+def test_the_web_process_answers_every_operation_with_the_apis_codes(world, tallies, tmp_path, collected_static):
     """The same fuzzing over HTTP, against the Procfile's web process (gunicorn, the ASGI bridge,
     production settings) on the test database: FUZZ_LIVE_EXAMPLES examples per operation, one
     after another, each keeping what it wrote."""

@@ -728,7 +728,7 @@ def _post(port: int, body: bytes, token: str) -> tuple[int, dict]:
 
 
 @pytest.mark.postgres_only
-def test_the_web_process_serves_a_normal_client_while_refusing_hostile_requests(tmp_path: Path):
+def test_the_web_process_serves_a_normal_client_while_refusing_hostile_requests(tmp_path: Path, collected_static):
     """The Procfile's web process (production settings, gunicorn's workers) on 127.0.0.1: a client
     asking for the home screen is answered, every time, while three others send oversized bodies,
     deep and costly queries, floods and broken JSON, each refused with its status and code."""

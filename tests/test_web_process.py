@@ -24,6 +24,8 @@ from calendarapp.models import Event
 from tests.celery_worker import database_url_for_workers
 from tests.conftest import utc
 
+pytestmark = pytest.mark.usefixtures("collected_static")
+
 
 def production_env(tmp_path: Path, **more: str) -> dict[str, str]:
     """The web process's environment, on a database these tests never reach (the bridge
