@@ -5,6 +5,7 @@
 #   make differential          the differential suite alone (both execution paths compared), SQLite then PostgreSQL
 #   make lint                  ruff check + ruff format --check
 #   make update-snapshots      rewrite the committed query-count snapshots (SQLite and PostgreSQL)
+#   make schema                rewrite schema.graphql, the committed SDL, from the schema (commit its diff)
 #   make bench                 the benchmarks (PostgreSQL), then docs/benchmarks.md, .png and the README's figures
 #   make bench-ci              the small bench CI runs: asserts SQL counts and answers, never times
 #   make load                  sustained load on the web process (PostgreSQL, Redis), then docs/load.md
@@ -44,7 +45,7 @@ WRK   := $(or $(shell command -v wrk),/usr/bin/wrk)
 unexport DATABASE_URL DJANGO_SETTINGS_MODULE
 
 .DEFAULT_GOAL := help
-.PHONY: help venv services serve test differential lint update-snapshots bench bench-ci faults faults-ci load load-ci clean
+.PHONY: help venv services serve test differential lint update-snapshots schema bench bench-ci faults faults-ci load load-ci clean
 
 # help: list the targets (the comment block at the top of this file).
 help:
@@ -107,6 +108,11 @@ update-snapshots: $(STAMP) services
 	$(call run_pytest,SQLite,env -u DATABASE_URL); \
 	$(call run_pytest,PostgreSQL,DATABASE_URL='$(PG_URL)'); \
 	exit $$status
+
+# schema: rewrite schema.graphql from the graphene schema (tests/test_schema_file.py fails until
+# the file and the schema agree; reviewers read API changes in its diff).
+schema: $(STAMP)
+	$(PY) manage.py schema_sdl
 
 # lint: ruff's checks and formatting, both reported even when the first one fails.
 lint: $(STAMP)
