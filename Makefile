@@ -1,6 +1,8 @@
 # Everyday commands. On a fresh machine `make serve` and `make test` set everything up first.
 #
-#   make serve [PORT=8000]     demo server on http://127.0.0.1:8000/graphql (user power, password demo)
+#   make serve [PORT=8000]     demo server on http://127.0.0.1:8000/graphql (user power, password demo); prints
+#                              a token, GraphiQL opens on the home screen with it; the demo data is seeded the
+#                              first time and kept after (RESEED=1 seeds it again, with FRIENDS=50 friends)
 #   make test [ARGS="-k x"]    the whole suite on SQLite, then on PostgreSQL
 #   make differential          the differential suite alone (both execution paths compared), SQLite then PostgreSQL
 #   make lint                  ruff check + ruff format --check
@@ -18,6 +20,7 @@ SHELL := /bin/bash
 
 VENV    ?= .venv
 FRIENDS ?= 50
+RESEED  ?=
 PORT    ?= 8000
 PG_URL  ?= postgres://root@127.0.0.1:5432/test
 ARGS    ?=
@@ -67,11 +70,18 @@ venv: $(STAMP)
 services:
 	@scripts/ensure_services.sh
 
-# serve: migrate the SQLite database, reseed the demo data and run the development server.
+# serve: migrate the SQLite database, seed the demo data unless user power exists (RESEED=1
+# deletes it and seeds again), print a new token for power and run the development server,
+# whose GraphiQL opens on the home screen with that token in its Headers tab (DEBUG only).
 serve: $(STAMP)
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo --friends $(FRIENDS) --reset
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	$(PY) manage.py seed_demo --friends $(FRIENDS) $(if $(RESEED),--reset,--if-missing)
+	@token=$$($(PY) manage.py demo_token) || exit 1; \
+	echo; \
+	echo "GraphiQL: http://127.0.0.1:$(PORT)/graphql opens on the home screen as power, with this token:"; \
+	echo "  Authorization: Bearer $$token"; \
+	echo; \
+	GRAPHIQL_TOKEN=$$token exec $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # run_pytest(label, environment): one pytest run with $(PYTEST_ARGS), inside a recipe that
 # started with `status=0`; records a failure in status, and counts "no tests collected"

@@ -32,6 +32,7 @@ from .errors import (
     database_failure_message,
     error_body,
 )
+from .graphiql import opening_props
 from .instrumentation import SqlRecorder, recording_sql
 from .persisted_queries import MalformedPersistedQuery, requested_hash
 from .pipeline import OperationResult, refused, run_operation
@@ -77,7 +78,7 @@ class GraphQLView(View):
 
     @method_decorator(ensure_csrf_cookie)
     def graphiql(self, request: HttpRequest) -> HttpResponse:
-        return render(request, "graphiql.html", {"graphql_url": request.path})
+        return render(request, "graphiql.html", {"graphql_url": request.path, "opening": opening_props()})
 
     def answer(self, request: HttpRequest, read_operations, via_get: bool) -> HttpResponse:
         # One recorder for the whole request: each answer's `extensions.debug` reports the

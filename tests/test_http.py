@@ -381,6 +381,39 @@ def test_get_from_a_browser_opens_graphiql_from_local_static_files(gql):
         asset.close()
 
 
+def graphiql_opening(client: Client) -> dict:
+    """The props GraphiQL's page opens its editors with (schema/graphiql.py)."""
+    html = client.get("/graphql", HTTP_ACCEPT="text/html").content.decode()
+    found = re.search(r'<script id="graphiql-opening" type="application/json">(.*?)</script>', html, re.S)
+    assert found, html
+    return json.loads(found.group(1))
+
+
+def test_without_debug_graphiql_opens_without_a_token_or_an_operation_whatever_is_set(gql, settings):
+    """Production: DEBUG is off, so a token in GRAPHIQL_TOKEN (which only the dev settings
+    read) would still never reach the page."""
+    settings.GRAPHIQL_TOKEN = "a-token-that-must-not-show"
+    html = gql.http.get("/graphql", HTTP_ACCEPT="text/html").content.decode()
+    assert "a-token-that-must-not-show" not in html
+    assert set(graphiql_opening(gql.http)) == {"defaultQuery"}
+
+
+def test_in_debug_graphiql_opens_on_the_home_screen_with_the_token_make_serve_gave(gql, settings):
+    settings.DEBUG = True
+    settings.GRAPHIQL_TOKEN = "the-demo-users-token"
+    opening = graphiql_opening(gql.http)
+    home_screen = (settings.GRAPHQL_OPERATIONS_DIR / "home_screen.graphql").read_text()
+    assert opening["query"].endswith(home_screen)
+    assert json.loads(opening["variables"]) == {"date": "2026-11-23"}
+    assert json.loads(opening["headers"]) == {"Authorization": "Bearer the-demo-users-token"}
+
+    settings.GRAPHIQL_TOKEN = ""  # `manage.py runserver` alone: the home screen, and how to log in
+    opening = graphiql_opening(gql.http)
+    assert "headers" not in opening
+    assert opening["query"].endswith(home_screen)
+    assert 'login(input: {username: "power",' in opening["query"]
+
+
 def test_get_with_a_query_and_a_browser_accept_header_answers_json(gql, token):
     response = gql.http.get(
         "/graphql", {"query": "{viewer{username}}"}, HTTP_ACCEPT="text/html", HTTP_AUTHORIZATION=f"Bearer {token}"

@@ -318,6 +318,9 @@ GRAPHQL_TRUSTED_DOCUMENTS = os.environ.get("GRAPHQL_TRUSTED_DOCUMENTS", "")
 if GRAPHQL_TRUSTED_DOCUMENTS:
     GRAPHQL_TRUSTED_DOCUMENTS = str(BASE_DIR / GRAPHQL_TRUSTED_DOCUMENTS)
 GRAPHQL_OPERATIONS_DIR = BASE_DIR / "tests" / "operations"
+# A token GraphiQL puts in its Headers editor, in DEBUG only (schema/graphiql.py): the dev
+# settings read it from the environment, where `make serve` sets the demo user's.
+GRAPHIQL_TOKEN = ""
 # Log every SQL statement the GraphQL endpoint runs to the console.
 GRAPHQL_LOG_SQL = env_bool("GRAPHQL_LOG_SQL", False)
 
