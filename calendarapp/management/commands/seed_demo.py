@@ -1,6 +1,6 @@
 """`manage.py seed_demo`: fill the database with demo data for exploration and benchmarks.
 
-See ../shared/API.md, "Demo data". The same flags always make the same data: every random
+See docs/api.md, "Demo data". The same flags always make the same data: every random
 choice comes from `random.Random` streams derived from --seed (one per phase, so that e.g.
 changing --attendees does not reshuffle the events), and no value depends on the clock
 except the models' auto timestamps.
@@ -100,7 +100,7 @@ class SeedCounts:
 
 
 class Command(BaseCommand):
-    help = "Create the power user, its friends and their events (deterministic demo data; see shared/API.md)."
+    help = "Create the power user, its friends and their events (deterministic demo data; see docs/api.md)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--friends", type=int, default=1000, help="Number of friends of `power` (default 1000).")
