@@ -19,6 +19,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 
+from config import tracing
 from config.asgi_bridge import ANSWER_DELAY
 from config.deadline import Deadline, DeadlineExceeded
 
@@ -141,14 +142,10 @@ class GraphQLView(View):
         except MalformedOperation as problem:
             return refused(str(problem))
         with recording_sql() as sql:
-            result = run_operation(
-                request.query,
-                request.variables,
-                request.operation_name,
-                context,
-                allow_mutations=not via_get,
-                query_hash=request.query_hash,
-            )
+            if tracing.tracer is None:
+                result = execute(request, context, via_get)
+            else:
+                result = tracing.traced_operation(execute, sql, request, context, via_get)
         with_debug(result.body, sql)
         return result
 
@@ -189,6 +186,18 @@ class GraphQLView(View):
                 except orjson.JSONDecodeError:
                     raise RequestError(f"{parameter} is not valid JSON.") from None
         return operation
+
+
+def execute(request: OperationRequest, context: RequestContext, via_get: bool) -> OperationResult:
+    """Run one operation of the request (a mutation only if it came by POST)."""
+    return run_operation(
+        request.query,
+        request.variables,
+        request.operation_name,
+        context,
+        allow_mutations=not via_get,
+        query_hash=request.query_hash,
+    )
 
 
 # The status of an operation the request's deadline left unstarted (and of a request none of
