@@ -118,3 +118,18 @@ def _value(any_value) -> Any:
     if kind == "array_value":
         return [_value(item) for item in any_value.array_value.values]
     return getattr(any_value, kind) if kind else None
+
+
+def main() -> None:
+    """`python -m bench.otlp_sink`: a receiver that drops what it gets, in a process of its own
+    (as a collector beside the web process would be), until its standard input closes; prints
+    its endpoint first."""
+    import sys
+
+    with OtlpSink(keep=False) as sink:
+        print(sink.endpoint, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()

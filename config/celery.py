@@ -27,4 +27,4 @@ def trace_pool_process(**_) -> None:
 
 @worker_process_shutdown.connect(weak=False)
 def flush_traces(**_) -> None:
-    tracing.shutdown()
+    tracing.flush()

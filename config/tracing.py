@@ -95,8 +95,8 @@ def uninstall() -> None:
     provider.shutdown()
 
 
-def shutdown() -> None:
-    """Export what is still queued before the process exits (a Celery pool process)."""
+def flush() -> None:
+    """Export the spans still queued now (a Celery pool process that exits, the bench)."""
     if _provider is not None:
         _provider.force_flush()
 
