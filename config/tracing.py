@@ -207,6 +207,10 @@ def _tag_request_span(span, request, response) -> None:
 
 def traced_operation(run: Callable[..., OperationResult], sql: SqlRecorder, *args: Any) -> OperationResult:
     """`run(*args)` (one GraphQL operation) in a span of its own, described once it has run."""
+    from opentelemetry.trace import Status, StatusCode
+
+    from schema.errors import INTERNAL_SERVER_ERROR
+
     with tracer.start_as_current_span("graphql") as span:
         result = run(*args)
         name = result.operation_name
@@ -219,6 +223,8 @@ def traced_operation(run: Callable[..., OperationResult], sql: SqlRecorder, *arg
         codes = result.error_codes
         if codes:
             span.set_attribute("calendar.error_codes", sorted(set(codes)))
+        if INTERNAL_SERVER_ERROR in codes:  # the server failed, not the client's request
+            span.set_status(Status(StatusCode.ERROR))
         span.set_attribute("calendar.http_status", result.status)
         return result
 
