@@ -74,8 +74,8 @@ def install(span_processor: SpanProcessor, service_name: str = "calendar-api") -
     provider = TracerProvider(resource=_resource(service_name))
     provider.add_span_processor(_request_id_processor())
     provider.add_span_processor(span_processor)
-    for instrumentor, options in _instrumentors_with_options():
-        instrumentor.instrument(tracer_provider=provider, **options)
+    for instrumentor in _instrumentations():
+        instrumentor.instrument(tracer_provider=provider)
         _instrumentors.append(instrumentor)
     _trace_open_connections(provider)
     _provider, tracer = provider, provider.get_tracer("calendar")
@@ -110,18 +110,13 @@ def _resource(service_name: str):
     return resource
 
 
-def _instrumentors_with_options() -> list[tuple[Any, dict[str, Any]]]:
+def _instrumentations() -> list[Any]:
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
     from opentelemetry.instrumentation.django import DjangoInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor
 
-    instrumentors = [
-        # Middleware first: the request span covers the rest, and carries the request id.
-        (DjangoInstrumentor(), {"response_hook": _tag_request_span}),
-        (CeleryInstrumentor(), {}),
-        (RedisInstrumentor(), {}),
-    ]
-    return instrumentors + [(driver, {}) for driver in _database_drivers()]
+    # Django's first: its middleware goes first, so the request span covers all the rest.
+    return [DjangoInstrumentor(), CeleryInstrumentor(), RedisInstrumentor(), *_database_drivers()]
 
 
 def _database_drivers() -> list[Any]:
@@ -199,12 +194,6 @@ def tag_request(request_id: str) -> None:
     trace.get_current_span().set_attribute(REQUEST_ID, request_id)
 
 
-def _tag_request_span(span, request, response) -> None:
-    request_id = getattr(request, "request_id", None)
-    if request_id is not None and span.is_recording():
-        span.set_attribute(REQUEST_ID, request_id)
-
-
 def traced_operation(run: Callable[..., OperationResult], sql: SqlRecorder, *args: Any) -> OperationResult:
     """`run(*args)` (one GraphQL operation) in a span of its own, described once it has run."""
     from opentelemetry.trace import Status, StatusCode
@@ -220,9 +209,9 @@ def traced_operation(run: Callable[..., OperationResult], sql: SqlRecorder, *arg
         span.set_attribute("calendar.sql.count", sql.count)
         if result.document_cached is not None:
             span.set_attribute("calendar.document_cache", "hit" if result.document_cached else "miss")
-        codes = result.error_codes
+        codes = {code for code in result.error_codes if code}
         if codes:
-            span.set_attribute("calendar.error_codes", sorted(set(codes)))
+            span.set_attribute("calendar.error_codes", sorted(codes))
         if INTERNAL_SERVER_ERROR in codes:  # the server failed, not the client's request
             span.set_status(Status(StatusCode.ERROR))
         span.set_attribute("calendar.http_status", result.status)

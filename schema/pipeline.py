@@ -69,7 +69,7 @@ class OperationResult:
     document_cached: bool | None = None
 
     @property
-    def error_codes(self) -> list[str]:
+    def error_codes(self) -> list[str | None]:
         """The `extensions.code` of each error in the answer, in order."""
         return [(error.get("extensions") or {}).get("code") for error in self.body.get("errors") or ()]
 

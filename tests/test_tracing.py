@@ -184,6 +184,8 @@ def test_a_celery_task_is_traced_where_it_is_published_and_where_it_runs(spans, 
     assert ran.name == "run/calendarapp.sweep_auth_tokens" and ran.service == "calendar-worker"
     assert ran.trace_id == format(published.context.trace_id, "032x")
     assert ran.parent_span_id == format(published.context.span_id, "016x")
+    # The worker's own connection, opened after tracing was installed, is traced too.
+    assert any(span.parent_span_id == ran.span_id and "db.system" in span.attributes for span in received)
 
 
 @pytest.mark.django_db(transaction=True)
