@@ -15,6 +15,7 @@ from collections.abc import Callable, Hashable, Sequence
 from functools import partial
 from typing import Any, ClassVar
 
+from config import tracing
 from config.deadline import Deadline, DeadlineExceeded
 
 from .future import Future
@@ -149,7 +150,7 @@ class DataLoader:
         if not keys:
             return
         try:
-            values = self.batch_load(keys)
+            values = self.batch_load(keys) if tracing.tracer is None else tracing.traced_batch(self, keys)
             if len(values) != len(keys):
                 raise RuntimeError(f"{type(self).__name__} returned {len(values)} values for {len(keys)} keys")
         except Exception as error:

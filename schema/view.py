@@ -19,6 +19,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 
+from config import tracing
 from config.asgi_bridge import ANSWER_DELAY
 from config.deadline import Deadline, DeadlineExceeded
 
@@ -130,7 +131,7 @@ class GraphQLView(View):
                 results.append(cut_by_deadline(operation, deadline))
                 continue
             context = self.context_class(request, credentials, shared.loaders, deadline)
-            result = self.run(operation, context, via_get)
+            result = self.run(operation, context, via_get, sql)
             with_debug(result.body, sql)
             results.append(result)
             if context.ended_request_credentials and credentials is not ANONYMOUS:
@@ -140,19 +141,14 @@ class GraphQLView(View):
         shared.loaders.clear()  # frees the request's rows now rather than at the next GC
         return results
 
-    def run(self, operation: Any, context: RequestContext, via_get: bool) -> OperationResult:
+    def run(self, operation: Any, context: RequestContext, via_get: bool, sql: SqlRecorder) -> OperationResult:
         try:
             request = read_operation(operation)
         except MalformedOperation as problem:
             return refused(str(problem))
-        return run_operation(
-            request.query,
-            request.variables,
-            request.operation_name,
-            context,
-            allow_mutations=not via_get,
-            query_hash=request.query_hash,
-        )
+        if tracing.tracer is None:
+            return execute(request, context, via_get)
+        return tracing.traced_operation(execute, sql, request, context, via_get)
 
     def operations_from_body(self, request: HttpRequest) -> tuple[list[Any], bool]:
         content_type = request.content_type or ""
@@ -191,6 +187,18 @@ class GraphQLView(View):
                 except orjson.JSONDecodeError:
                     raise RequestError(f"{parameter} is not valid JSON.") from None
         return operation
+
+
+def execute(request: OperationRequest, context: RequestContext, via_get: bool) -> OperationResult:
+    """Run one operation of the request (a mutation only if it came by POST)."""
+    return run_operation(
+        request.query,
+        request.variables,
+        request.operation_name,
+        context,
+        allow_mutations=not via_get,
+        query_hash=request.query_hash,
+    )
 
 
 # The status of an operation the request's deadline left unstarted (and of a request none of
