@@ -4,8 +4,9 @@ schema, dressed with what it does not generate itself.
 hypothesis-graphql (`hypothesis_graphql.queries`) draws a selection of the Query type's
 fields, nested to any depth, with literal arguments (drawn here from the seeded world: real
 IDs and garbage ones, days near the seeded events, page sizes around the pages' edges,
-cursors, usernames, searches, visibilities and now and then an empty list of them) and inline fragments on the types that implement `Node`. `Dresser`
-then rewrites the document, each choice drawn by hypothesis:
+cursors, usernames, searches, visibilities and now and then an empty list of them) and
+inline fragments on the types that implement `Node`. `Dresser` then rewrites the document,
+each choice drawn by hypothesis:
 
 - arguments lifted into variables (`$v0: Int`), some given a default in the document and
   left out of the request, some nullable ones left out (undefined, not null);
