@@ -13,6 +13,7 @@ from calendarapp.models import Event, Rsvp, User
 
 from .aggregates import counts_by
 from .base import DataLoader, group_by_arguments
+from .filters import Filters
 from .pagination import Page, PageRequest, fetch_pages
 from .rows import Row, shape_of
 from .users import prime_users
@@ -32,16 +33,17 @@ class VisibleEventByIdLoader(DataLoader):
 
 
 class EventsByOwnerIdLoader(DataLoader):
-    """A page of each owner's visible events overlapping a window. Key: (owner_id, start, end, PageRequest)."""
+    """A page of each owner's visible events overlapping a window, narrowed by the filters.
+    Key: (owner_id, start, end, Filters, PageRequest)."""
 
     def batch_load(self, keys: Sequence[tuple]) -> list[Page]:
         pages = {}
-        for (start, end, request), owner_ids in group_by_arguments(keys).items():
-            events = Event.objects.visible_to(self.viewer).overlapping(start, end)
+        for (start, end, filters, request), owner_ids in group_by_arguments(keys).items():
+            events = filters.apply(Event.objects.visible_to(self.viewer).overlapping(start, end))
             for owner_id, page in fetch_pages(
                 events, "owner_id", owner_ids, EVENT_ORDER, request, shape_of(Event)
             ).items():
-                pages[(owner_id, start, end, request)] = page
+                pages[(owner_id, start, end, filters, request)] = page
         return [pages[key] for key in keys]
 
 
@@ -59,13 +61,13 @@ class EventCountByOwnerIdLoader(DataLoader):
 
 class FriendsEventsLoader(DataLoader):
     """The home screen's feed: a page of all the viewer's friends' visible events
-    overlapping a window. Key: (start, end, PageRequest)."""
+    overlapping a window, narrowed by the filters. Key: (start, end, Filters, PageRequest)."""
 
     def batch_load(self, keys: Sequence[tuple]) -> list[Page]:
-        return [self._page(start, end, request) for start, end, request in keys]
+        return [self._page(start, end, filters, request) for start, end, filters, request in keys]
 
-    def _page(self, start, end, request: PageRequest) -> Page:
-        events = Event.objects.of_friends_visible_to(self.viewer).overlapping(start, end)
+    def _page(self, start, end, filters: Filters, request: PageRequest) -> Page:
+        events = filters.apply(Event.objects.of_friends_visible_to(self.viewer).overlapping(start, end))
         return fetch_pages(events, None, [None], EVENT_ORDER, request, shape_of(Event))[None]
 
 

@@ -64,6 +64,8 @@ def finished_export_of(power: User) -> str:
 VARIABLES: dict[str, Callable[[User], dict]] = {
     "home_screen": lambda power: {"date": DAY},
     "friends_feed": lambda power: {"date": DAY},
+    "friends_feed_search": lambda power: {"date": DAY, "search": "CLUB"},
+    "home_screen_filtered": lambda power: {"date": DAY, "search": " club ", "visibility": ["PUBLIC", "FRIENDS"]},
     "friend_list": lambda power: {"search": "a", "date": DAY},
     "friend_day": lambda power: {"username": "demo_0001", "date": DAY},
     "event_detail": lambda power: {"id": World.id(friend_event(power))},
@@ -208,3 +210,36 @@ def test_the_readme_the_contract_the_debug_extension_and_the_request_log_count_t
         "statements run": len(answer.queries),
     }
     assert len(set(figures.values())) == 1, figures
+
+
+# Each filtered operation and the operation it narrows.
+FILTERED = {"home_screen_filtered": "home_screen", "friends_feed_search": "friends_feed"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("filtered", "unfiltered"), FILTERED.items())
+def test_filters_narrow_the_answer_in_the_same_statements(filtered, unfiltered):
+    """A filter is a condition of the query that reads the list, not a query of its own: the
+    filtered operation runs the unfiltered one's statements (their conditions aside), and
+    keeps some of its events, not all."""
+    power, token = seed(SIZES[1])
+
+    def answer(operation: str):
+        found = GraphQLClient()(
+            (OPERATIONS_DIR / f"{operation}.graphql").read_text(), VARIABLES[operation](power), token=token
+        )
+        return found.ok(), [query_snapshots.normalize(query["sql"]) for query in found.queries]
+
+    (narrowed, narrowed_sql), (everything, everything_sql) = answer(filtered), answer(unfiltered)
+    assert len(narrowed_sql) == len(everything_sql)
+    assert [statement.split(" WHERE ")[0] for statement in narrowed_sql] == [
+        statement.split(" WHERE ")[0] for statement in everything_sql
+    ]
+    assert 0 < event_total(narrowed) < event_total(everything)
+
+
+def event_total(data: dict) -> int:
+    """The events an answer counts: the feed's totalCount, or the sum of every friend's."""
+    if "friendsEvents" in data:
+        return data["friendsEvents"]["totalCount"]
+    return sum(edge["node"]["events"]["totalCount"] for edge in data["viewer"]["friends"]["edges"])
