@@ -280,9 +280,6 @@ def viewer(world):
     return alice, world.token(alice)
 
 
-HOME_COST = 31_005  # python -m bench.documents
-
-
 @override_settings(VIEWER_COST_BUDGET=100_000)
 def test_an_operation_that_would_overdraw_the_budget_is_refused_and_not_run(gql, world, viewer):
     _, token = viewer
