@@ -62,7 +62,7 @@ import redis
 
 from bench import export_memory
 from bench.environment import configure_django, machine
-from bench.http_load import (
+from bench.harness import (
     HOST,
     OUTPUT_DIR,
     ROOT,

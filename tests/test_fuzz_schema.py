@@ -419,7 +419,7 @@ def test_the_web_process_answers_every_operation_with_the_apis_codes(world, tall
     """The same fuzzing over HTTP, against the Procfile's web process (gunicorn, the ASGI bridge,
     production settings) on the test database: FUZZ_LIVE_EXAMPLES examples per operation, one
     after another, each keeping what it wrote."""
-    from bench.http_load import django_env, web_server
+    from bench.harness import django_env, web_server
     from tests.celery_worker import database_url_for_workers
 
     global current

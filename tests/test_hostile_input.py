@@ -732,7 +732,7 @@ def test_the_web_process_serves_a_normal_client_while_refusing_hostile_requests(
     """The Procfile's web process (production settings, gunicorn's workers) on 127.0.0.1: a client
     asking for the home screen is answered, every time, while three others send oversized bodies,
     deep and costly queries, floods and broken JSON, each refused with its status and code."""
-    from bench.http_load import django_env, home_screen_body, login, prepare_database, web_server
+    from bench.harness import django_env, home_screen_body, login, prepare_database, web_server
 
     prepare_database(HOSTILE_DATABASE_URL, friends=10)
     hostile = _hostile_requests()
