@@ -71,7 +71,7 @@ from calendarapp.ids import MAX_PK, TYPE_CODES, global_id
 from calendarapp.models import AuthToken, ExportJob, FriendRequest, Rsvp, User, hash_token
 from loaders.pagination import offset_to_cursor
 from schema.schema import GRAPHQL_SCHEMA
-from tests.conftest import World, sealed_id, utc
+from tests.conftest import World, b64, sealed_id, utc
 from tests.test_http import CODES
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
@@ -133,10 +133,6 @@ def seed_world(world: World) -> Seeded:
 
 
 # --- what the scalars are drawn from ---------------------------------------------------------------
-
-
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
 
 
 def uniform(values: tuple) -> st.SearchStrategy:

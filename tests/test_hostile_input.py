@@ -46,17 +46,12 @@ pytestmark = pytest.mark.usefixtures("no_prepared_documents")
 
 
 @pytest.fixture
-def alice(world: World) -> User:
-    alice = world.user("alice")
+def alice(world: World, alice: User) -> User:
+    """The shared alice, with a friend who has a public event on 2026-11-23."""
     bob = world.user("bob")
     world.befriend(alice, bob)
     world.event(bob, utc(2026, 11, 23, 9), visibility="PUBLIC")
     return alice
-
-
-@pytest.fixture
-def token(world: World, alice: User) -> str:
-    return world.token(alice)
 
 
 def assert_no_sql_but_the_token_lookup(answer: Answer) -> None:

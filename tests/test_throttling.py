@@ -62,6 +62,8 @@ def hashing():
 
 @pytest.fixture
 def alice(world, hashing):
+    """conftest's alice, but made once the counting hasher is in place (her password is hashed
+    by it, so her logins are counted), with the count then reset."""
     user = world.user("alice")  # password secret-pass-123
     hashing.checks = 0
     return user
