@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Hashable, Sequence
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any
 
 from config import tracing
 from config.deadline import Deadline, DeadlineExceeded
@@ -88,10 +88,9 @@ class DataLoader:
 
     context: Any
     registry: LoaderRegistry
-    registry_attribute: ClassVar[str] = "loaders"
 
     def __new__(cls, context: Any) -> DataLoader:
-        return getattr(context, cls.registry_attribute).get(cls)
+        return context.loaders.get(cls)
 
     def __init__(self, context: Any) -> None:
         """Set up once by the registry; `__new__` returns the shared instance."""

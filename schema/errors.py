@@ -55,10 +55,6 @@ class Forbidden(APIError):
     code = FORBIDDEN
 
 
-class NotFound(APIError):
-    code = NOT_FOUND
-
-
 class BadUserInput(APIError):
     code = BAD_USER_INPUT
 

@@ -160,6 +160,23 @@ def world(db) -> World:
     return World()
 
 
+@pytest.fixture
+def alice(world: World) -> User:
+    """The viewer most tests use (password secret-pass-123, time zone UTC)."""
+    return world.user("alice")
+
+
+@pytest.fixture
+def token(world: World, alice: User) -> str:
+    """alice's bearer token."""
+    return world.token(alice)
+
+
+def b64(text: str | bytes) -> str:
+    """Standard base64 of `text` (UTF-8 first if it is a string), as cursors and old IDs spell it."""
+    return base64.b64encode(text.encode() if isinstance(text, str) else text).decode()
+
+
 def utc(*args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=dt.UTC)
 

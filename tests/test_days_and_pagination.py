@@ -4,14 +4,13 @@ the Date and DateTime scalars, and Relay pagination of every connection."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from calendarapp.models import Event, FriendRequest, Friendship, Rsvp, User
-from tests.conftest import World, utc
+from tests.conftest import World, b64, utc
 
 H = dt.timedelta(hours=1)
 M = dt.timedelta(minutes=1)
@@ -19,10 +18,6 @@ M = dt.timedelta(minutes=1)
 
 def titles(connection: dict) -> list[str]:
     return [edge["node"]["title"] for edge in connection["edges"]]
-
-
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
 
 
 # --- a day in the viewer's time zone ----------------------------------------------------------

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import DatabaseError, OperationalError, transaction
 from django.test import override_settings
 from graphql import (
@@ -59,7 +60,7 @@ from graphql import (
 )
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
-from schema.errors import Forbidden, NotFound
+from schema.errors import Forbidden
 from schema.plans.compiler import forget_plans
 from schema.schema import schema as graphene_schema
 from tests.differential import (
@@ -512,7 +513,7 @@ ERRORS = {
     "DatabaseError": lambda: DatabaseError("injected"),
     "OperationalError (database unavailable)": lambda: OperationalError("database is locked"),
     "Forbidden": lambda: Forbidden("Injected refusal."),
-    "NotFound": lambda: NotFound("Not found."),
+    "ObjectDoesNotExist (NOT_FOUND)": lambda: ObjectDoesNotExist("injected"),
 }
 # Each loader raising one kind of error, and failing one key with another, the kinds in turn.
 RAISING = [(loader, list(ERRORS)[index % len(ERRORS)]) for index, loader in enumerate(LOADERS)]

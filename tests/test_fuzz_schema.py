@@ -75,7 +75,7 @@ from calendarapp.ids import MAX_PK, TYPE_CODES, global_id
 from calendarapp.models import AuthToken, ExportJob, FriendRequest, Rsvp, User, hash_token
 from loaders.pagination import offset_to_cursor
 from schema.schema import GRAPHQL_SCHEMA
-from tests.conftest import World, sealed_id, utc
+from tests.conftest import World, b64, sealed_id, utc
 from tests.test_http import CODES
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
@@ -137,10 +137,6 @@ def seed_world(world: World) -> Seeded:
 
 
 # --- what the scalars are drawn from ---------------------------------------------------------------
-
-
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
 
 
 def uniform(values: tuple) -> st.SearchStrategy:
@@ -430,7 +426,7 @@ def test_the_web_process_answers_every_operation_with_the_apis_codes(world, tall
     """The same fuzzing over HTTP, against the Procfile's web process (gunicorn, the ASGI bridge,
     production settings) on the test database: FUZZ_LIVE_EXAMPLES examples per operation, one
     after another, each keeping what it wrote."""
-    from bench.http_load import django_env, web_server
+    from bench.harness import django_env, web_server
     from tests.celery_worker import database_url_for_workers
 
     global current

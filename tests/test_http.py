@@ -53,16 +53,6 @@ def get(client: Client, params: dict | None = None, token: str | None = None, **
     return Answer(response.status_code, json.loads(response.content))
 
 
-@pytest.fixture
-def alice(world):
-    return world.user("alice")
-
-
-@pytest.fixture
-def token(world, alice):
-    return world.token(alice)
-
-
 # --- bodies that are not GraphQL requests --------------------------------------------------------
 
 

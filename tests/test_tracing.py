@@ -21,13 +21,13 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from bench.http_load import django_env, web_server
+from bench.harness import django_env, web_server
 from bench.otlp_sink import OtlpSink
 from calendarapp.models import AuthToken, User
 from calendarapp.tasks import sweep_auth_tokens
 from config import tracing
 from tests import celery_worker
-from tests.celery_worker import REDIS_URL, Worker, database_url_for_workers
+from tests.celery_worker import REDIS_URL, database_url_for_workers, start_worker
 from tests.test_query_counts import DAY, OPERATIONS_DIR, seed
 
 HOME_SCREEN = (OPERATIONS_DIR / "home_screen.graphql").read_text()
@@ -171,7 +171,7 @@ def test_a_celery_task_is_traced_where_it_is_published_and_where_it_runs(spans, 
     with OtlpSink() as sink, celery_worker.sending_to(queue):
         otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"}
         # Prefork, as the Procfile's worker: tracing is installed in the pool process.
-        worker = Worker(queue, tmp_path / "worker.log", pool="prefork", extra_env=otel).start()
+        worker = start_worker(queue, tmp_path / "worker.log", pool="prefork", extra_env=otel)
         try:
             sweep_auth_tokens.delay()
             received = sink.wait_for(lambda spans: any(span.name.startswith("run/") for span in spans))

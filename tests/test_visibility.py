@@ -8,13 +8,12 @@ paula and fred own the same three kinds of events. Viewers: olga (the owner), fr
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 
 import pytest
 
 from calendarapp.models import Event, FriendRequest, Friendship, User
-from tests.conftest import World, sealed_id, utc
+from tests.conftest import World, b64, sealed_id, utc
 
 DAY = "2026-11-23"
 VISIBILITIES = ("PUBLIC", "FRIENDS", "PRIVATE")
@@ -481,11 +480,6 @@ def test_a_valid_token_is_the_control_for_the_anonymous_tests(gql, scene):
 
 
 # --- malformed and foreign IDs ----------------------------------------------------------------
-
-
-def b64(text: str | bytes) -> str:
-    raw = text.encode() if isinstance(text, str) else text
-    return base64.b64encode(raw).decode()
 
 
 MALFORMED_IDS = [

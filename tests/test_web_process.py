@@ -19,7 +19,7 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 
-from bench.http_load import HOST, OPENER, ROOT, django_env, free_port, graphql_request, web_command, web_server
+from bench.harness import HOST, OPENER, ROOT, django_env, free_port, graphql_request, web_command, web_server
 from calendarapp.models import Event
 from tests.celery_worker import database_url_for_workers
 from tests.conftest import utc
