@@ -15,6 +15,10 @@ one-statement SQL floor, at 10 to 5,000 friends.
   figures from those files, against issue 12's "before" (bench/baseline-issue12.json, written by
   `python -m bench.baseline` from a run).
 
-`make bench` runs them in that order; `make bench-ci` is the small in-process run CI
+Shared by them and by scripts/ and tests/: bench/environment.py (Django's settings for the
+bench, `ensure_database`, the machine), bench/harness.py (the Procfile's web process, its
+requests, wrk) and bench/celery_process.py (a real Celery worker).
+
+`make bench` runs the commands above in that order; `make bench-ci` is the small in-process run CI
 uses to keep the bench working (it asserts SQL counts and answers, never times).
 """

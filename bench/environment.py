@@ -41,8 +41,12 @@ def configure_django(database_url: str, settings_module: str = SETTINGS_MODULE) 
 
 
 def ensure_database(database_url: str) -> bool:
-    """Create the bench's database if it does not exist (connecting to `postgres`).
-    Returns whether it was created."""
+    """Create the PostgreSQL database of `database_url` if it does not exist (connecting to the
+    server's `postgres` database to do it); returns whether it was created. Every bench, check
+    and test that needs a database of its own creates it here.
+
+    Only a database whose name says "bench" is accepted: its users reseed it (`seed_demo
+    --reset`) or rewrite its data."""
     import dj_database_url
     import psycopg2
     from psycopg2 import sql
@@ -50,12 +54,15 @@ def ensure_database(database_url: str) -> bool:
     config = dj_database_url.parse(database_url)
     if "postgresql" not in config["ENGINE"]:
         raise SystemExit(f"The bench needs PostgreSQL, not {config['ENGINE']} ({database_url}).")
+    if "bench" not in config["NAME"]:
+        raise SystemExit(f"Refusing database {config['NAME']!r}: use a dedicated one with 'bench' in its name.")
     connection = psycopg2.connect(
         dbname="postgres",
         user=config.get("USER") or None,
         password=config.get("PASSWORD") or None,
         host=config.get("HOST") or None,
         port=config.get("PORT") or None,
+        connect_timeout=10,
     )
     try:
         connection.autocommit = True
@@ -79,7 +86,7 @@ def machine() -> dict[str, object]:
     return {
         "nproc": len(os.sched_getaffinity(0)),
         "cpu_count": os.cpu_count(),
-        "cpu_model": _cpu_model(),
+        "cpu_model": cpu_model(),
         "memory_gb": _memory_gb(),
         "postgresql": postgres,
         "python": platform.python_version(),
@@ -90,7 +97,7 @@ def machine() -> dict[str, object]:
     }
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):

@@ -21,8 +21,6 @@ import datetime as dt
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,8 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import redis
-
+from .celery_process import CeleryWorker, delete_queue, worker_command
 from .environment import REPO, configure_django, ensure_database, machine
 
 DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/calendar_bench_export"
@@ -117,7 +114,7 @@ def measure(events: int, queue: str, args: argparse.Namespace, export_root: Path
         waited = time.monotonic() - began
         finished = memory_of(worker.pid)
     finally:
-        stop(worker)
+        worker.stop()
     measurement = Measurement(
         events=events,
         rows=job.row_count,
@@ -182,23 +179,22 @@ def send(job_id: int, queue: str) -> None:
     tasks.export_events.apply_async((job_id,), queue=queue)
 
 
-def wait_until_finished(job_id: int, worker: subprocess.Popen):
+def wait_until_finished(job_id: int, worker: CeleryWorker):
     from calendarapp.models import ExportJob
 
     deadline = time.monotonic() + EXPORT_TIMEOUT
-    while time.monotonic() < deadline and worker.poll() is None:
+    while time.monotonic() < deadline and worker.alive():
         job = ExportJob.objects.get(pk=job_id)
         if job.status == ExportJob.Status.DONE:
             return job
         if job.status == ExportJob.Status.FAILED:
             raise SystemExit(f"The export failed: {job.error}")
         time.sleep(0.1)
-    raise SystemExit(f"The export did not finish (worker exit code {worker.poll()}); see the worker's log")
+    raise SystemExit(f"The export did not finish (worker exit code {worker.process.poll()}); see {worker.log_path}")
 
 
-def start_worker(queue: str, args: argparse.Namespace, export_root: Path, log_path: Path) -> subprocess.Popen:
+def start_worker(queue: str, args: argparse.Namespace, export_root: Path, log_path: Path) -> CeleryWorker:
     """A fresh `celery worker --pool=solo` on the bench database and Redis, ready to work."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
@@ -207,38 +203,8 @@ def start_worker(queue: str, args: argparse.Namespace, export_root: Path, log_pa
         "EXPORT_ROOT": str(export_root),
         "PYTHONUNBUFFERED": "1",
     }
-    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--queues", queue]
-    command += ["--hostname", f"{queue}@%h", "--loglevel=INFO", "--without-mingle", "--without-gossip"]
-    with log_path.open("wb") as log:
-        worker = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while " ready." not in log_path.read_text(errors="replace"):
-        if worker.poll() is not None or time.monotonic() > deadline:
-            stop(worker)
-            raise SystemExit(f"The worker did not start; see {log_path}")
-        time.sleep(0.1)
-    return worker
-
-
-def stop(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        worker.send_signal(signal.SIGTERM)  # warm shutdown
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-
-
-def delete_queue(redis_url: str, queue: str) -> None:
-    """Remove what kombu kept in Redis for the bench's queue."""
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=f"*{queue}*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    log_path.unlink(missing_ok=True)  # a fresh log per run: task_seconds reads the last task's
+    return CeleryWorker(worker_command(queue), env, log_path, STARTUP_TIMEOUT).start()
 
 
 def memory_of(pid: int) -> dict[str, int]:

@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from .environment import DEFAULT_DATABASE_URL, configure_django, ensure_database, machine
+from .floor import floor_body
 from .handler import WholeRequest, log_like_the_web_process, quiet_request_log
-from .http_load import floor_body
 
 BENCH_SETTINGS = "bench.settings"
 TRIVIAL = json.dumps({"query": "{ __typename }"})

@@ -18,6 +18,7 @@ statement): the floor knows the viewer's id.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -278,6 +279,19 @@ class FloorInput:
     day_end: dt.datetime
     event_id: int
     id_key: bytes
+
+
+def floor_body(given: FloorInput) -> bytes:
+    """The request body of the floor's HTTP endpoint for `given` (bench/urls.py reads it back):
+    everything but the key, which is the server's own."""
+    return json.dumps(
+        {
+            "viewer_id": given.viewer_id,
+            "day_start": given.day_start.isoformat(),
+            "day_end": given.day_end.isoformat(),
+            "event_id": given.event_id,
+        }
+    ).encode()
 
 
 def statement(operation: str, given: FloorInput) -> tuple[str, dict[str, Any]]:

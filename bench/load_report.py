@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from bench.http_load import OUTPUT_DIR, ROOT
+from bench.harness import OUTPUT_DIR, ROOT
 from bench.report import number, table
 
 DOCS_FILE = ROOT / "docs" / "load.md"

@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 from bench.environment import _git_commit as git_commit
-from bench.http_load import (
+from bench.harness import (
     OUTPUT_DIR,
     check_home_screen,
     django_env,

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .environment import REPO, _cpu_model, _git_commit, _memory_gb
+from .environment import REPO, _git_commit, _memory_gb, cpu_model
 
 PASSWORD = "correct horse battery staple"
 PBKDF2 = "django.contrib.auth.hashers.PBKDF2PasswordHasher"
@@ -355,7 +355,7 @@ def write_report(
 def host() -> dict[str, Any]:
     return {
         "nproc": len(os.sched_getaffinity(0)),
-        "cpu_model": _cpu_model(),
+        "cpu_model": cpu_model(),
         "memory_gb": _memory_gb(),
         "python": platform.python_version(),
         "django": importlib.metadata.version("django"),

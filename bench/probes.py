@@ -14,7 +14,7 @@ import urllib.error
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from bench.http_load import OPENER, graphql_request, persisted_home_screen_bodies
+from bench.harness import OPENER, graphql_request, persisted_home_screen_bodies
 
 REQUEST_TIMEOUT = 30
 

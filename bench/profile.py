@@ -59,7 +59,6 @@ BUCKETS = {
 # First component of a path under site-packages -> bucket (django/ and its db/ apart, below).
 PACKAGE_BUCKETS = {
     "psycopg2": "sql",
-    "psycopg": "sql",
     "graphql": "execution",
     "graphene": "execution",
     "graphene_django": "execution",

@@ -47,7 +47,7 @@ import redis
 
 from bench import login_flood
 from bench.environment import _git_commit as git_commit
-from bench.http_load import (
+from bench.harness import (
     OUTPUT_DIR,
     ROOT,
     WARMUP_SECONDS,

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import gc
 
-# A home-screen answer allocates a few hundred thousand short-lived objects; with
-# CPython's default threshold (700) that is hundreds of collections per request.
-# Tried and measured, then left: 250,000 keeps the collector out of the request
-# (about 25 ms less per home screen) but, since Django's request and response
-# objects refer to each other, worker memory grew by 38% over 13,000 requests, and
-# collecting on request_finished did not free them either (+79%). At 50,000 the
-# soak measured +0.0% over 12,155 requests.
+# A home-screen answer allocates a few hundred thousand short-lived objects: at CPython's
+# default threshold (700) that is hundreds of collections per request. Much higher is worse:
+# Django's request and response objects refer to each other, and a threshold far above what
+# a request leaves behind lets those cycles pile up in the workers' memory (the HTTP bench's
+# soak, `python -m bench.http_load`, watches for that growth).
 GC_GEN0_THRESHOLD = 50_000
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Hashable, Sequence
 from functools import partial
-from typing import Any, ClassVar, Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
+from config import tracing
 from config.deadline import Deadline, DeadlineExceeded
 
 from .future import Future
@@ -93,10 +94,9 @@ class DataLoader(Generic[K, V]):
 
     context: Any
     registry: LoaderRegistry
-    registry_attribute: ClassVar[str] = "loaders"
 
     def __new__(cls, context: Any) -> Self:
-        return getattr(context, cls.registry_attribute).get(cls)
+        return context.loaders.get(cls)
 
     def __init__(self, context: Any) -> None:
         """Set up once by the registry; `__new__` returns the shared instance."""
@@ -155,7 +155,7 @@ class DataLoader(Generic[K, V]):
         if not keys:
             return
         try:
-            values = self.batch_load(keys)
+            values = self.batch_load(keys) if tracing.tracer is None else tracing.traced_batch(self, keys)
             if len(values) != len(keys):
                 raise RuntimeError(f"{type(self).__name__} returned {len(values)} values for {len(keys)} keys")
         except Exception as error:

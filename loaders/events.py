@@ -13,6 +13,7 @@ from calendarapp.models import Event, Rsvp, User
 
 from .aggregates import counts_by
 from .base import DataLoader, group_by_arguments
+from .filters import Filters
 from .pagination import Page, PageRequest, fetch_pages
 from .rows import Row, shape_of
 from .users import prime_users
@@ -31,17 +32,18 @@ class VisibleEventByIdLoader(DataLoader[int, Row | None]):
         return [events.get(key) for key in keys]
 
 
-class EventsByOwnerIdLoader(DataLoader[tuple[int, dt.datetime | None, dt.datetime | None, PageRequest], Page]):
-    """A page of each owner's visible events overlapping a window. Key: (owner_id, start, end, PageRequest)."""
+class EventsByOwnerIdLoader(DataLoader[tuple[int, dt.datetime | None, dt.datetime | None, Filters, PageRequest], Page]):
+    """A page of each owner's visible events overlapping a window, narrowed by the filters.
+    Key: (owner_id, start, end, Filters, PageRequest)."""
 
     def batch_load(self, keys: Sequence[tuple]) -> list[Page]:
         pages = {}
-        for (start, end, request), owner_ids in group_by_arguments(keys).items():
-            events = Event.objects.visible_to(self.viewer).overlapping(start, end)
+        for (start, end, filters, request), owner_ids in group_by_arguments(keys).items():
+            events = filters.apply(Event.objects.visible_to(self.viewer).overlapping(start, end))
             for owner_id, page in fetch_pages(
                 events, "owner_id", owner_ids, EVENT_ORDER, request, shape_of(Event)
             ).items():
-                pages[(owner_id, start, end, request)] = page
+                pages[(owner_id, start, end, filters, request)] = page
         return [pages[key] for key in keys]
 
 
@@ -57,15 +59,15 @@ class EventCountByOwnerIdLoader(DataLoader[tuple[int, dt.datetime | None, dt.dat
         return [counts[key] for key in keys]
 
 
-class FriendsEventsLoader(DataLoader[tuple[dt.datetime | None, dt.datetime | None, PageRequest], Page]):
+class FriendsEventsLoader(DataLoader[tuple[dt.datetime | None, dt.datetime | None, Filters, PageRequest], Page]):
     """The home screen's feed: a page of all the viewer's friends' visible events
-    overlapping a window. Key: (start, end, PageRequest)."""
+    overlapping a window, narrowed by the filters. Key: (start, end, Filters, PageRequest)."""
 
     def batch_load(self, keys: Sequence[tuple]) -> list[Page]:
-        return [self._page(start, end, request) for start, end, request in keys]
+        return [self._page(start, end, filters, request) for start, end, filters, request in keys]
 
-    def _page(self, start, end, request: PageRequest) -> Page:
-        events = Event.objects.of_friends_visible_to(self.viewer).overlapping(start, end)
+    def _page(self, start, end, filters: Filters, request: PageRequest) -> Page:
+        events = filters.apply(Event.objects.of_friends_visible_to(self.viewer).overlapping(start, end))
         return fetch_pages(events, None, [None], EVENT_ORDER, request, shape_of(Event))[None]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 
 from calendarapp.models import Friendship, User
 from calendarapp.rules import can_list_friends, friend_ids_of
@@ -13,6 +12,7 @@ from calendarapp.usernames import username_key
 
 from .aggregates import counts_by
 from .base import DataLoader, group_by_arguments
+from .filters import Filters
 from .pagination import Page, PageRequest, fetch_pages
 from .rows import Row, shape_of
 
@@ -71,26 +71,22 @@ class MutualFriendCountByUserIdLoader(DataLoader[int, int]):
         return counts_by(shared, "user_id", keys)
 
 
-class FriendsByUserIdLoader(DataLoader[tuple[int, str | None, PageRequest], Page]):
+class FriendsByUserIdLoader(DataLoader[tuple[int, Filters, PageRequest], Page]):
     """A page of each user's friends, ordered by display name then id; for a user whose
     friends the viewer may not list (`calendarapp.rules.can_list_friends`), FORBIDDEN.
 
-    Key: (user_id, search, PageRequest).
+    Key: (user_id, Filters, PageRequest).
     """
 
-    def batch_load(self, keys: Sequence[tuple[int, str | None, PageRequest]]) -> list[Page | Exception]:
+    def batch_load(self, keys: Sequence[tuple[int, Filters, PageRequest]]) -> list[Page | Exception]:
         pages: dict[Hashable, Page | Exception] = {}
         is_friend = IsFriendByUserIdLoader(self.context).values([user_id for user_id, *_ in keys])
         for key, friend in zip(keys, is_friend, strict=True):
             if isinstance(friend, Exception) or not can_list_friends(self.viewer, key[0], friend):
                 pages[key] = friend if isinstance(friend, Exception) else PermissionDenied(NOT_LISTED)
         listed = [key for key in keys if key not in pages]
-        for (search, request), user_ids in group_by_arguments(listed).items():
-            friendships = Friendship.objects.all()
-            if search:
-                friendships = friendships.filter(
-                    Q(friend__display_name__icontains=search) | Q(friend__username__icontains=search)
-                )
+        for (filters, request), user_ids in group_by_arguments(listed).items():
+            friendships = filters.apply(Friendship.objects.all())
             found = fetch_pages(
                 friendships,
                 "user_id",
@@ -101,6 +97,6 @@ class FriendsByUserIdLoader(DataLoader[tuple[int, str | None, PageRequest], Page
                 prefix="friend__",
             )
             for user_id, page in found.items():
-                pages[(user_id, search, request)] = page
+                pages[(user_id, filters, request)] = page
                 prime_users(self.context, (edge.node for edge in page.edges))
         return [pages[key] for key in keys]

@@ -8,8 +8,8 @@ execution does.
 
 A resolver may return a pending `loaders.future.Future` (from `loaders.base.DataLoader.load`).
 The executor keeps walking every other field it can reach, so all the keys of a
-level are queued before any loader runs; `_drain` then dispatches the queued
-loaders one batch at a time, and each batch resolves the next level.
+level are queued before any loader runs; `LoaderRegistry.dispatch_all` then dispatches the
+queued loaders one batch at a time, and each batch resolves the next level.
 
 Errors follow the GraphQL spec for deferred values too: a failed nullable field
 becomes null with its error reported; a failed non-null field nulls its parent,
@@ -109,17 +109,13 @@ class CalendarExecutionContext(ExecutionContext):
     def execute_operation(self, operation, root_value):
         self._deadline = getattr(self.context_value, "deadline", None)
         result = super().execute_operation(operation, root_value)
-        self._drain()
+        self.context_value.loaders.dispatch_all(deadline=self._deadline)
         return result.result() if isinstance(result, Future) else result
 
     def build_response(self, data, errors):  # type: ignore[override]  # graphql-core's is static; it calls it on self
         if self._deadline is not None:
             self._deadline.cut("fields", sum(isinstance(error.original_error, DeadlineExceeded) for error in errors))
         return super().build_response(data, errors)
-
-    def _drain(self) -> None:
-        """Dispatch the request's loaders, level by level, until every future is settled."""
-        self.context_value.loaders.dispatch_all(deadline=self._deadline)
 
     def execute_fields_serially(self, parent_type, source_value, path, fields):
         results: dict[str, Any] = {}
@@ -130,7 +126,7 @@ class CalendarExecutionContext(ExecutionContext):
             errors_before = len(self.errors)
             with transaction.atomic():
                 result = self.execute_fields(parent_type, source_value, path, {response_name: field_nodes})
-                self._drain()
+                self.context_value.loaders.dispatch_all(deadline=self._deadline)
                 rolled_back = len(self.errors) > errors_before
                 if rolled_back:
                     transaction.set_rollback(True)

@@ -19,8 +19,6 @@ if TYPE_CHECKING:
     from calendarapp.models import User
 
 EVERYONE = "everyone"
-STAFF = "staff"
-CHOICES = (EVERYONE, STAFF)
 INTROSPECTION_FIELDS = ("__schema", "__type")  # names no schema's own field may have
 
 

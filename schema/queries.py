@@ -8,9 +8,11 @@ from calendarapp.ids import parse_global_id
 from loaders.changes import ChangeSetByPositionLoader
 from loaders.events import FriendsEventsLoader, VisibleEventByIdLoader
 from loaders.exports import VisibleExportJobByIdLoader
+from loaders.filters import EventFilter
 from loaders.friend_requests import IncomingFriendRequestsLoader, VisibleFriendRequestByIdLoader
 from loaders.users import UserByIdLoader, UserByUsernameLoader
 
+from .filters import filters, search_argument
 from .ids import pk_from_global_id
 from .pagination import connection_field, page_request
 from .scalars import Date
@@ -29,9 +31,9 @@ NODE_LOADERS = {
 }
 
 
-def feed_arguments(context, date, first=None, after=None) -> tuple:
-    """The loader key of `friendsEvents`: the day's window in the viewer's time zone, the page."""
-    return (*event_window(context.viewer, date), page_request(first, after))
+def feed_arguments(context, date, search=None, first=None, after=None) -> tuple:
+    """The loader key of `friendsEvents`: the day's window in the viewer's time zone, the filters, the page."""
+    return (*event_window(context.viewer, date), filters(EventFilter, search=search), page_request(first, after))
 
 
 def export_job_arguments(context, id) -> int:
@@ -62,6 +64,7 @@ class Query(graphene.ObjectType):
         EventConnection,
         description="The day's events of all the viewer's friends (in the viewer's time zone), by startsAt, then id.",
         date=Date(required=True),
+        search=search_argument("the title or the location"),
     )
     changes = changes_field()
     incoming_friend_requests = connection_field(FriendRequestConnection, description="Pending, oldest first.")

@@ -16,7 +16,7 @@ class Mutation(graphene.ObjectType):
     create_event = mutations.CreateEvent.Field()
     update_event = mutations.UpdateEvent.Field()
     delete_event = mutations.DeleteEvent.Field()
-    rsvp = mutations.Rsvp.Field()
+    rsvp = mutations.SetRsvp.Field()
     send_friend_request = mutations.SendFriendRequest.Field()
     respond_to_friend_request = mutations.RespondToFriendRequest.Field()
     remove_friend = mutations.RemoveFriend.Field()

@@ -61,8 +61,9 @@ from urllib.parse import urlsplit
 import redis
 
 from bench import export_memory
+from bench.celery_process import CeleryWorker, procfile_worker_command
 from bench.environment import configure_django, machine
-from bench.http_load import (
+from bench.harness import (
     HOST,
     OUTPUT_DIR,
     ROOT,
@@ -71,7 +72,6 @@ from bench.http_load import (
     login,
     post,
     prepare_database,
-    procfile_command,
     web_server,
     worker_pids,
 )
@@ -244,53 +244,7 @@ def request_export(url: str, token: str, first: dt.date, last: dt.date | None = 
     return probe, parse_global_id(payload["job"]["id"])[1] if payload else None
 
 
-# --- the processes: PostgreSQL, Redis, the Celery worker, the gunicorn workers ---------------
-
-
-class CeleryWorker:
-    """The Procfile's `worker:` line, run the way the platform runs it: its own process
-    group, its log appended to one file across restarts."""
-
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env, self.log_path = env, log_path
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        readies = self.log().count(" ready.")
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                # `env` takes the line's VAR=value prefixes (`exec` alone would not); exec keeps one pid.
-                ["bash", "-c", f"exec env {procfile_command('worker')}"],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + WORKER_START_TIMEOUT
-        while self.log().count(" ready.") == readies:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"The Celery worker did not start:\n{self.log()[-3000:]}")
-            time.sleep(0.1)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def pool_processes(self) -> list[int]:
-        return worker_pids(self.process.pid)
-
-    def kill(self) -> None:
-        """SIGKILL the worker and its pool: nothing acknowledged, nothing given back."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)  # warm shutdown
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+# --- the processes: PostgreSQL, Redis, the gunicorn workers ---------------------------------
 
 
 def postgres_cluster() -> tuple[str, str]:
@@ -593,7 +547,7 @@ def services(args: argparse.Namespace, export_root: str) -> Iterator[tuple[str, 
         # measured here is what happens to them, not the per-user limit.
         "EXPORT_MAX_UNFINISHED": "1000",
     }
-    worker = CeleryWorker(env, OUTPUT_DIR / "faults-worker.log")
+    worker = CeleryWorker(procfile_worker_command(), env, OUTPUT_DIR / "faults-worker.log", WORKER_START_TIMEOUT)
     with web_server(env, OUTPUT_DIR / "faults-web.log") as (url, master):
         worker.start()
         try:

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.http_load import (
+from bench.harness import (
     HOST,
     OUTPUT_DIR,
     django_env,

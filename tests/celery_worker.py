@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,11 +22,10 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from bench import export_memory as bench_export_memory
+from bench.celery_process import CeleryWorker, delete_queue as delete_redis_queue, worker_command
 from config.celery import app as celery_app
 
 REDIS_URL = os.environ.get("EXPORT_TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
-REPO = Path(__file__).resolve().parent.parent
 # Redis hands an unacknowledged task to another worker after this many seconds.
 VISIBILITY_TIMEOUT = 2
 STARTUP_TIMEOUT = 30
@@ -41,7 +37,7 @@ def new_queue_name() -> str:
 
 def delete_queue(queue: str) -> None:
     """Remove what kombu keeps in Redis for `queue` (the list and its binding)."""
-    bench_export_memory.delete_queue(REDIS_URL, queue)
+    delete_redis_queue(REDIS_URL, queue)
 
 
 def unacknowledged_tasks(queue: str) -> int:
@@ -95,84 +91,25 @@ def _forget_connections() -> None:
     celery_app.__dict__.pop("amqp", None)
 
 
-class Worker:
-    """One `celery worker` process, its log in a file; `start()` returns once it is ready."""
-
-    def __init__(
-        self,
-        queue: str,
-        log_path: Path,
-        app: str = "config",
-        pool: str = "solo",
-        extra_env: dict[str, str] | None = None,
-    ) -> None:
-        self.queue = queue
-        self.log_path = log_path
-        self.app = app
-        self.pool = pool
-        self.extra_env = extra_env or {}
-        self.process: subprocess.Popen | None = None
-
-    def command(self) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            self.app,
-            "worker",
-            f"--pool={self.pool}",
-            "--concurrency=1",
-            "--queues",
-            self.queue,
-            "--hostname",
-            f"{self.queue}-{uuid.uuid4().hex[:6]}@%h",
-            "--loglevel=INFO",
-            "--without-mingle",
-            "--without-gossip",
-            "--without-heartbeat",
-        ]
-
-    def environment(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "DATABASE_URL": database_url_for_workers(),
-            "REDIS_URL": REDIS_URL,
-            "EXPORT_ROOT": str(settings.STORAGES["exports"]["OPTIONS"]["location"]),
-            "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
-            "PYTHONUNBUFFERED": "1",
-            **self.extra_env,
-        }
-
-    def start(self) -> Worker:
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                self.command(),
-                cwd=REPO,
-                env=self.environment(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: kill() reaches the pool's children
-            )
-        wait_for(lambda: " ready." in self.log(), STARTUP_TIMEOUT, "the worker to start", self)
-        return self
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL the worker and its pool's processes: no chance to acknowledge or requeue anything."""
-        if self.alive():
-            os.killpg(self.process.pid, signal.SIGKILL)
-        if self.process is not None:
-            self.process.wait(timeout=10)
+def start_worker(
+    queue: str, log_path: Path, app: str = "config", pool: str = "solo", extra_env: dict[str, str] | None = None
+) -> CeleryWorker:
+    """A worker (bench/celery_process.py) on `queue`, the test database and the test settings,
+    ready to work; `app` may be another Celery app module (tests/export_worker_hooks.py)."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": database_url_for_workers(),
+        "REDIS_URL": REDIS_URL,
+        "EXPORT_ROOT": str(settings.STORAGES["exports"]["OPTIONS"]["location"]),
+        "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
+        "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
+    }
+    return CeleryWorker(worker_command(queue, app, pool), env, log_path, STARTUP_TIMEOUT).start()
 
 
-def wait_for(condition: Callable[[], object], timeout: float, what: str, *workers: Worker) -> object:
+def wait_for(condition: Callable[[], object], timeout: float, what: str, *workers: CeleryWorker) -> object:
     """Poll `condition` until it is truthy (returning its value), or fail after `timeout`
     seconds, with the workers' logs in the message."""
     deadline = time.monotonic() + timeout

@@ -163,6 +163,23 @@ def world(db) -> World:
     return World()
 
 
+@pytest.fixture
+def alice(world: World) -> User:
+    """The viewer most tests use (password secret-pass-123, time zone UTC)."""
+    return world.user("alice")
+
+
+@pytest.fixture
+def token(world: World, alice: User) -> str:
+    """alice's bearer token."""
+    return world.token(alice)
+
+
+def b64(text: str | bytes) -> str:
+    """Standard base64 of `text` (UTF-8 first if it is a string), as cursors and old IDs spell it."""
+    return base64.b64encode(text.encode() if isinstance(text, str) else text).decode()
+
+
 def utc(*args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=dt.UTC)
 
@@ -190,7 +207,7 @@ def collected_static(tmp_path_factory):
     """Static files collected as the build collects them (`collectstatic`, production settings)
     into the STATIC_ROOT of the web processes the tests start: whitenoise serves them there, and
     warns of a missing directory otherwise."""
-    from bench.http_load import ROOT, django_env
+    from bench.harness import ROOT, django_env
 
     root = tmp_path_factory.mktemp("staticfiles")
     env = {**django_env("sqlite:///unused.sqlite3"), "STATIC_ROOT": str(root)}

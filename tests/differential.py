@@ -41,7 +41,6 @@ import calendarapp.models
 from throttling import counters
 from throttling.passwords import password_checks
 
-SIDES = ("reference", "compiled")
 SETTING = {"reference": False, "compiled": True}  # GRAPHQL_COMPILED_PLANS on each side
 COMPARED_HEADERS = ("Content-Type", "WWW-Authenticate", "Retry-After")
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|MERGE|CREATE|ALTER|DROP|TRUNCATE)\b", re.IGNORECASE)

@@ -4,8 +4,9 @@ schema, dressed with what it does not generate itself.
 hypothesis-graphql (`hypothesis_graphql.queries`) draws a selection of the Query type's
 fields, nested to any depth, with literal arguments (drawn here from the seeded world: real
 IDs and garbage ones, days near the seeded events, page sizes around the pages' edges,
-cursors, usernames) and inline fragments on the types that implement `Node`. `Dresser`
-then rewrites the document, each choice drawn by hypothesis:
+cursors, usernames, searches, visibilities and now and then an empty list of them) and
+inline fragments on the types that implement `Node`. `Dresser` then rewrites the document,
+each choice drawn by hypothesis:
 
 - arguments lifted into variables (`$v0: Int`), some given a default in the document and
   left out of the request, some nullable ones left out (undefined, not null);
@@ -35,6 +36,7 @@ from graphql import (
     BooleanValueNode,
     DirectiveNode,
     DocumentNode,
+    EnumValueNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -43,6 +45,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
+    ListValueNode,
     NamedTypeNode,
     NameNode,
     NullValueNode,
@@ -68,7 +71,7 @@ from graphql.validation import ValuesOfCorrectTypeRule
 from hypothesis import strategies as st
 from hypothesis_graphql import nodes
 
-from tests.differential_world import AWKWARD_TEXT, DAY, MISSING_IDS, PAGE_CURSORS, PASSWORD, PEOPLE, Town
+from tests.differential_world import AWKWARD_TEXT, DAY, MISSING_IDS, PAGE_CURSORS, PASSWORD, PEOPLE, VISIBILITIES, Town
 
 MAX_ALIASES = 8  # the server allows 20 in a document
 MAX_FRAGMENTS = 4
@@ -145,8 +148,11 @@ def argument_strategies(town: Town) -> dict[str, st.SearchStrategy]:
         ),
         "since": mostly(uniform(list(town.cursors.values())), ["garbage"]),
         "username": mostly(uniform([*PEOPLE, "ANN", "newcomer"]), ["nobody", "x"]),
-        "search": mostly(uniform(["a", "An", "", " ", "\u00e9", "pal", "zz"]), ["x" * 151]),
+        "search": mostly(
+            uniform(["a", "An", "", " ", "\u00e9", "pal", "zz", "busy", "CAF\u00c9", "Parc"]), ["x" * 151]
+        ),
         "date": mostly(uniform(days), ["2026-02-30", "0001-01-01"]),
+        "visibility": mostly(st.lists(uniform(VISIBILITIES), min_size=1, max_size=4).map(tuple), [()]),
         "from:DateTime": mostly(uniform(moments), ["2026-11-23T10:00:00"]),
         "to:DateTime": uniform(later),
         "id": mostly(uniform(sorted(town.ids.values())), [make() for make in MISSING_IDS.values()]),
@@ -169,6 +175,8 @@ def argument_strategies(town: Town) -> dict[str, st.SearchStrategy]:
 
 
 def literal(value: Any) -> ValueNode:
+    if isinstance(value, tuple):  # a list of enum values (`visibility: [PUBLIC, FRIENDS]`)
+        return ListValueNode(values=tuple(EnumValueNode(value=item) for item in value))
     if isinstance(value, bool):
         return BooleanValueNode(value=value)
     if isinstance(value, int):
@@ -359,9 +367,12 @@ class Dresser:
             )
             return ObjectValueNode(fields=fields)
         by_name = self.strategy_for(name, type_)
-        if by_name is None or isinstance(node, NullValueNode | VariableNode) or is_list_type(_nullable(type_)):
+        if by_name is None or isinstance(node, NullValueNode | VariableNode):
             return node
-        return literal(self.draw(by_name))
+        drawn = self.draw(by_name)
+        if isinstance(drawn, tuple) != is_list_type(_nullable(type_)):  # a list's strategy draws tuples
+            return node
+        return literal(drawn)
 
     def argument(self, node: ArgumentNode, definition) -> ArgumentNode:
         by_name = self.strategy_for(node.name.value, definition.type)

@@ -9,7 +9,7 @@ Two worlds share the database, with no link between them:
   friend with no events (`nadia`), two display names that collide (`ann` and `dan` are both
   "Ann"); friends of friends (`fiona`, `gus`) and strangers (`sam`, `hal`, `ivy`, `zoe`);
   events PUBLIC, FRIENDS and PRIVATE of several owners, 23 of `ann`'s on one day (more
-  than a page), events spanning three days, crossing midnight in Tokyo, of no length,
+  than a page; some at a café, for `search:`), events spanning three days, crossing midnight in Tokyo, of no length,
   all-day, around both 2026 DST changes, far in the past and future, with microseconds,
   and with text that JSON escapes (quotes, backslashes, newlines, U+2028, emoji, NUL-free
   control characters); RSVPs of every status, some by users who cannot see the event, 22
@@ -118,7 +118,8 @@ def seed_town() -> Town:
     # ann's busy day: 23 more, all through the day, so that a page of 20 has a next one.
     for i in range(23):
         starts_at = utc(2026, 11, 23, 0, 30) + dt.timedelta(minutes=61 * i)
-        event(f"ann:busy{i:02}", "ann", starts_at, 0.5, VISIBILITIES[i % 2], title=f"Busy {i:02}")
+        location = "Caf\u00e9 du Parc" if i % 4 == 0 else ""  # for search: a location, not a title
+        event(f"ann:busy{i:02}", "ann", starts_at, 0.5, VISIBILITIES[i % 2], title=f"Busy {i:02}", location=location)
     # Shapes of time.
     event("bob:three-days", "bob", utc(2026, 11, 22, 20), 30, "FRIENDS", title="Three days")
     event("cat:tokyo-midnight", "cat", utc(2026, 11, 23, 14, 30), 1.5, "FRIENDS", title="Across Tokyo's midnight")

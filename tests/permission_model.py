@@ -1,4 +1,4 @@
-"""Who sees what, as ../shared/API.md words it, in plain Python: the expected side of
+"""Who sees what, as docs/api.md words it, in plain Python: the expected side of
 tests/test_permissions_property.py.
 
 Written from the contract alone. It imports nothing of the server's (least of all
@@ -10,7 +10,7 @@ the order the API promises (events by startsAt then id, users by displayName the
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 PUBLIC, FRIENDS, PRIVATE = "PUBLIC", "FRIENDS", "PRIVATE"
@@ -38,6 +38,7 @@ class Happening:
     starts_at: dt.datetime
     ends_at: dt.datetime
     title: str = "Event"
+    location: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,22 @@ class Model:
         happening = self.events[event]
         return (end is None or happening.starts_at < end) and (start is None or happening.ends_at > start)
 
+    # --- filters: `search:` and `visibility:` keep part of what the viewer sees ---------------
+
+    @staticmethod
+    def holds(texts: tuple[str, ...], search: str | None) -> bool:
+        """Whether one of the texts contains the search, in any case; a blank search (or none) is no filter."""
+        wanted = (search or "").strip().casefold()
+        return not wanted or any(wanted in text.casefold() for text in texts)
+
+    def kept(self, event: int, search: str | None, visibilities) -> bool:
+        """Whether `events(search:, visibility:)` keeps an event: its title or location holds the
+        search, and its visibility is one of those asked (None: any)."""
+        happening = self.events[event]
+        return self.holds((happening.title, happening.location), search) and (
+            visibilities is None or happening.visibility in visibilities
+        )
+
     def in_event_order(self, events) -> list[int]:
         return sorted(events, key=lambda pk: (self.events[pk].starts_at, pk))
 
@@ -121,21 +138,29 @@ class Model:
 
     # --- what each path holds ----------------------------------------------------------------
 
-    def events_of(self, viewer: int, owner: int, window: Window = EVERYTHING) -> list[int]:
-        """`user(owner) { events }`, `eventCount` and `viewer { events }`."""
+    def events_of(
+        self, viewer: int, owner: int, window: Window = EVERYTHING, search: str | None = None, visibilities=None
+    ) -> list[int]:
+        """`user(owner) { events }`, `eventCount` and `viewer { events }`, filtered or not."""
         return self.in_event_order(
             pk
             for pk, happening in self.events.items()
-            if happening.owner == owner and self.may_see(viewer, pk) and self.overlaps(pk, window)
+            if happening.owner == owner
+            and self.may_see(viewer, pk)
+            and self.overlaps(pk, window)
+            and self.kept(pk, search, visibilities)
         )
 
-    def friends_events(self, viewer: int, window: Window) -> list[int]:
+    def friends_events(self, viewer: int, window: Window, search: str | None = None) -> list[int]:
         """`friendsEvents`: the friends' events the viewer sees; not the viewer's own."""
         friends = self.friends_of(viewer)
         return self.in_event_order(
             pk
             for pk, happening in self.events.items()
-            if happening.owner in friends and self.may_see(viewer, pk) and self.overlaps(pk, window)
+            if happening.owner in friends
+            and self.may_see(viewer, pk)
+            and self.overlaps(pk, window)
+            and self.kept(pk, search, None)
         )
 
     def sync_scope(self, viewer: int) -> set[int]:
@@ -156,8 +181,13 @@ class Model:
     def may_list_friends(self, viewer: int, user: int) -> bool:
         return viewer == user or self.are_friends(viewer, user)
 
-    def listed_friends(self, user: int) -> list[int]:
-        return self.in_user_order(self.friends_of(user))
+    def listed_friends(self, user: int, search: str | None = None) -> list[int]:
+        """`friends(search:)`: the friends whose display name or username holds the search."""
+        return self.in_user_order(
+            friend
+            for friend in self.friends_of(user)
+            if self.holds((self.people[friend].display_name, self.people[friend].username), search)
+        )
 
     def mutual_friend_count(self, viewer: int, user: int) -> int:
         return len(self.friends_of(viewer) & self.friends_of(user))
@@ -194,10 +224,7 @@ class Model:
         return None if found.status == PENDING else BAD_USER_INPUT
 
     def retitle(self, event: int, title: str) -> None:
-        happening = self.events[event]
-        self.events[event] = Happening(
-            happening.owner, happening.visibility, happening.starts_at, happening.ends_at, title
-        )
+        self.events[event] = replace(self.events[event], title=title)
 
     def delete_event(self, event: int) -> None:
         del self.events[event]

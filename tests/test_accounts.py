@@ -187,11 +187,6 @@ def test_users_made_in_bulk_get_their_key_so_seeded_users_log_in_in_any_case(gql
 
 
 @pytest.fixture
-def alice(world):
-    return world.user("alice")
-
-
-@pytest.fixture
 def bob(world):
     return world.user("bob")
 

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.urls import Resolver404, resolve
 
-from bench.http_load import floor_body
+from bench.floor import floor_body
 from bench.inprocess import DAYS, EVENTS_PER_DAY, build_fixture
 from bench.operations import OPERATIONS, census, first_difference, same_document
 from config.settings import base

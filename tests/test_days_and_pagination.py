@@ -1,17 +1,16 @@
-"""Time and paging (API.md, "Scalars", "Connections" and "What the queries mean"):
+"""Time and paging (docs/api.md, "Scalars", "Connections" and "What the queries mean"):
 which events a day or a window selects, in the viewer's time zone and across DST,
 the Date and DateTime scalars, and Relay pagination of every connection."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from calendarapp.models import Event, FriendRequest, Friendship, Rsvp, User
-from tests.conftest import World, utc
+from tests.conftest import World, b64, utc
 
 H = dt.timedelta(hours=1)
 M = dt.timedelta(minutes=1)
@@ -19,10 +18,6 @@ M = dt.timedelta(minutes=1)
 
 def titles(connection: dict) -> list[str]:
     return [edge["node"]["title"] for edge in connection["edges"]]
-
-
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
 
 
 # --- a day in the viewer's time zone ----------------------------------------------------------

@@ -8,9 +8,9 @@ Against the worlds of tests/differential_world.py (seeded once for the module, e
 a savepoint rolled back), as viewers who are anonymous, the user themself, a friend, a friend
 of a friend, a stranger and a user with nothing:
 
-1. every operation file of tests/operations with several sets of variables (63 sets, each as
+1. every operation file of tests/operations with several sets of variables (74 sets, each as
    all six viewers; mutations each in a savepoint rolled back, both paths from the same
-   state), and each file's variable sets again in one batch: 395 requests a path;
+   state), and each file's variable sets again in one batch: 463 requests a path;
 2. generated operations (tests/differential_queries.py: hypothesis-graphql's queries, and one
    in five a mutation, dressed with variables, aliases, fragments, @include/@skip), each with
    its variants (flags both ways, variables drawn again), sent one by one or as one batch, a
@@ -47,6 +47,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import DatabaseError, OperationalError, transaction
 from django.test import override_settings
 from graphql import (
@@ -59,7 +60,7 @@ from graphql import (
 )
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
-from schema.errors import Forbidden, NotFound
+from schema.errors import Forbidden
 from schema.plans.compiler import forget_plans
 from schema.schema import schema as graphene_schema
 from tests.differential import (
@@ -138,6 +139,21 @@ def operation_variables(town: Town) -> dict[str, list[dict]]:
             {"date": day, "after": PAGE_CURSORS["after:past-end"]},
             {"date": NEW_YORK_FALL_BACK.isoformat()},
             {"date": day, "after": PAGE_CURSORS["after:garbage"]},
+        ],
+        "home_screen_filtered": [
+            {"date": day, "search": "busy", "visibility": ["PUBLIC", "FRIENDS"]},
+            {"date": day, "search": " BUSY 1", "visibility": None},
+            {"date": day, "search": None, "visibility": ["PRIVATE"]},  # a friend's never show
+            {"date": day, "search": "caf\u00e9", "visibility": ["FRIENDS", "PUBLIC", "FRIENDS"]},
+            {"date": day, "search": "x" * 151},  # too long: BAD_USER_INPUT
+            {"date": day, "visibility": []},  # empty: BAD_USER_INPUT
+        ],
+        "friends_feed_search": [
+            {"date": day, "search": "busy"},
+            {"date": day, "search": "ANN", "after": PAGE_CURSORS["after:2"]},
+            {"date": day, "search": "   "},
+            {"date": day, "search": "Z\u00e8bre"},
+            {"date": day, "search": "x" * 151},
         ],
         "friend_list": [
             {"search": None, "date": day},
@@ -497,7 +513,7 @@ ERRORS = {
     "DatabaseError": lambda: DatabaseError("injected"),
     "OperationalError (database unavailable)": lambda: OperationalError("database is locked"),
     "Forbidden": lambda: Forbidden("Injected refusal."),
-    "NotFound": lambda: NotFound("Not found."),
+    "ObjectDoesNotExist (NOT_FOUND)": lambda: ObjectDoesNotExist("injected"),
 }
 # Each loader raising one kind of error, and failing one key with another, the kinds in turn.
 RAISING = [(loader, list(ERRORS)[index % len(ERRORS)]) for index, loader in enumerate(LOADERS)]

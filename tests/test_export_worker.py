@@ -19,10 +19,11 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from bench.celery_process import CeleryWorker
 from calendarapp import exports
 from calendarapp.models import ExportJob
 from tests import celery_worker
-from tests.celery_worker import Worker, wait_for
+from tests.celery_worker import start_worker, wait_for
 from tests.conftest import utc
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,12 +47,11 @@ def queue():
 @pytest.fixture
 def workers(queue, tmp_path):
     """`workers(**options)` starts a worker on the test's queue; all are killed at the end."""
-    started: list[Worker] = []
+    started: list[CeleryWorker] = []
 
-    def start(**options) -> Worker:
-        worker = Worker(queue, tmp_path / f"worker-{len(started)}.log", **options)
-        started.append(worker)
-        return worker.start()
+    def start(**options) -> CeleryWorker:
+        started.append(start_worker(queue, tmp_path / f"worker-{len(started)}.log", **options))
+        return started[-1]
 
     yield start
     for worker in started:
@@ -78,7 +78,7 @@ def poll(gql, token: str, job_id: str) -> dict:
     return gql(EXPORT_JOB, {"id": job_id}, token=token).ok()["exportJob"]
 
 
-def wait_until_done(gql, token: str, job_id: str, *workers: Worker) -> dict:
+def wait_until_done(gql, token: str, job_id: str, *workers: CeleryWorker) -> dict:
     def finished():
         job = poll(gql, token, job_id)
         return job if job["status"] in ("DONE", "FAILED") else None
@@ -108,7 +108,7 @@ def test_an_export_through_the_worker_is_done_with_the_right_rows_for_its_owner_
     assert poll(gql, stranger, job["id"]) is None
 
 
-def test_a_worker_killed_mid_export_leaves_the_task_to_a_new_worker(gql, world, paris, workers, tmp_path):
+def test_a_worker_killed_mid_export_leaves_the_task_to_a_new_worker(gql, world, paris, queue, workers, tmp_path):
     pause_file = tmp_path / "paused"
     hooked = {"app": "tests.export_worker_hooks", "extra_env": {"EXPORT_TEST_PAUSE_FILE": str(pause_file)}}
     first = workers(**hooked)
@@ -119,13 +119,13 @@ def test_a_worker_killed_mid_export_leaves_the_task_to_a_new_worker(gql, world, 
 
     first.kill()
     assert poll(gql, token, job_id)["status"] == "RUNNING"
-    assert celery_worker.unacknowledged_tasks(first.queue) == 1  # still Redis's to give to another worker
+    assert celery_worker.unacknowledged_tasks(queue) == 1  # still Redis's to give to another worker
     second = workers()
     job = wait_until_done(gql, token, job_id, second)
 
     assert (job["status"], job["rowCount"]) == ("DONE", 5)
     # The task is acknowledged once it has returned, a moment after it marked the job DONE.
-    acknowledged = lambda: celery_worker.unacknowledged_tasks(first.queue) == 0  # noqa: E731
+    acknowledged = lambda: celery_worker.unacknowledged_tasks(queue) == 0  # noqa: E731
     wait_for(acknowledged, EXPORT_TIMEOUT, "the second worker to acknowledge the task", second)
     assert len(downloaded_rows(gql.http, job["downloadUrl"], token)) == 5
     stored = ExportJob.objects.get()

@@ -7,12 +7,14 @@ Every answer is checked:
 
 - never a 5xx;
 - a JSON object with `data` and/or `errors`, whatever the status;
-- every error carries `extensions.code`, one of the codes of ../shared/API.md, and none is
+- every error carries `extensions.code`, one of the codes of docs/api.md, and none is
   INTERNAL_SERVER_ERROR (the database is up: that code would be an unhandled exception);
 - a mutation answered with an error (refused, failed, or failed below its payload) changed no row
   of any calendarapp table (a content hash of every table, before and after), and one answered
   without an error changed some;
-- each operation was answered without any error at least once (the fuzzing reached it).
+- each operation was answered without any error at least once (the fuzzing reached it), and
+  each argument of its root field was sent at least once (a new argument is fuzzed: the filters'
+  `search:` and `visibility:` below the root too, as `-v` shows).
 
 Most cases are schemathesis' positive ones (documents that validate, with random values; an
 argument that names what it wants, such as `eventId` or `password`, mostly gets a value that means
@@ -34,6 +36,7 @@ requests and outcomes of each operation printed (-v):
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -52,6 +55,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from graphql import (
     ArgumentNode,
+    GraphQLSyntaxError,
     IntValueNode,
     NullValueNode,
     ObjectFieldNode,
@@ -71,7 +75,7 @@ from calendarapp.ids import MAX_PK, TYPE_CODES, global_id
 from calendarapp.models import AuthToken, ExportJob, FriendRequest, Rsvp, User, hash_token
 from loaders.pagination import offset_to_cursor
 from schema.schema import GRAPHQL_SCHEMA
-from tests.conftest import World, sealed_id, utc
+from tests.conftest import World, b64, sealed_id, utc
 from tests.test_http import CODES
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
@@ -133,10 +137,6 @@ def seed_world(world: World) -> Seeded:
 
 
 # --- what the scalars are drawn from ---------------------------------------------------------------
-
-
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
 
 
 def uniform(values: tuple) -> st.SearchStrategy:
@@ -249,6 +249,8 @@ MEANINGFUL_VALUES: dict[tuple[str | None, str], tuple[Any, ...]] = {
     (None, "after"): (None, offset_to_cursor(0), offset_to_cursor(1), offset_to_cursor(99)),
     (None, "since"): (None, Position.start().to_cursor(), Position(1, 0).to_cursor()),
     (None, "first"): (None, 0, 1, 2, 20, 100, 101, -1),
+    # The filters: text in a seeded title ("power 9") or username in any case, blank, too long, NUL.
+    (None, "search"): ("", "  ", "POWER", "an", "9", "x" * 151, "a\x00b"),
 }
 
 
@@ -336,6 +338,7 @@ class Tally:
     requests: int = 0
     outcomes: Counter = field(default_factory=Counter)
     codes: Counter = field(default_factory=Counter)
+    arguments: Counter = field(default_factory=Counter)  # the requests that sent each argument, by name
 
 
 @pytest.fixture(scope="module")
@@ -351,6 +354,7 @@ def tallies(request) -> Iterator[dict[str, Tally]]:
         outcomes = ", ".join(f"{name} {count}" for name, count in sorted(tally.outcomes.items()))
         codes = ", ".join(f"{name} {count}" for name, count in tally.codes.most_common())
         lines.append(f"  {label:32} {tally.requests:5} requests: {outcomes}; codes {codes or '-'}")
+        lines.append(f"  {'':32} arguments {', '.join(f'{n} {c}' for n, c in sorted(tally.arguments.items())) or '-'}")
     lines.append(f"  {'all operations':32} {sum(tally.requests for tally in tallies.values()):5} requests")
     with request.config.pluginmanager.get_plugin("capturemanager").global_and_fixture_disabled():
         reporter.write_line("")
@@ -411,6 +415,9 @@ def test_every_operation_answers_with_the_apis_codes_and_a_failed_mutation_write
     made = server.requests - requests_before
     assert made >= EXAMPLES // 2, f"{label}: only {made} requests for {EXAMPLES} examples"
     assert tally.outcomes["ok"] > 0, f"{label} never succeeded: {tally}"
+    root, _, field_name = label.partition(".")
+    unsent = set(GRAPHQL_SCHEMA.get_type(root).fields[field_name].args) - set(tally.arguments)
+    assert not unsent, f"{label}: no request sent {sorted(unsent)}"
 
 
 @pytest.mark.postgres_only
@@ -419,7 +426,7 @@ def test_the_web_process_answers_every_operation_with_the_apis_codes(world, tall
     """The same fuzzing over HTTP, against the Procfile's web process (gunicorn, the ASGI bridge,
     production settings) on the test database: FUZZ_LIVE_EXAMPLES examples per operation, one
     after another, each keeping what it wrote."""
-    from bench.http_load import django_env, web_server
+    from bench.harness import django_env, web_server
     from tests.celery_worker import database_url_for_workers
 
     global current
@@ -465,6 +472,19 @@ def reissue_revoked_tokens() -> None:
         current.tokens[name] = AuthToken.issue(User.objects.get(username=name))
 
 
+def arguments_sent(query: str) -> set[str]:
+    """The names of the arguments a document gives a value (null included), anywhere in it."""
+    names: set[str] = set()
+
+    class Arguments(Visitor):
+        def enter_argument(self, node: ArgumentNode, *_):
+            names.add(node.name.value)
+
+    with contextlib.suppress(GraphQLSyntaxError):  # a negative case may not parse
+        visit(parse(query), Arguments())
+    return names
+
+
 def fuzz_operation(api, label: str, tally: Tally, examples: int, isolated: bool) -> None:
     """Send `examples` cases of one operation and check each answer (see the module's
     docstring). `isolated`: each example in a savepoint rolled back afterwards (the server is
@@ -490,6 +510,7 @@ def fuzz_operation(api, label: str, tally: Tally, examples: int, isolated: bool)
             tally.requests += 1
             tally.outcomes[ended] += 1
             tally.codes.update(error["extensions"]["code"] for error in body.get("errors") or [])
+            tally.arguments.update(arguments_sent(case.body))
             # A root mutation field runs with its payload in one transaction, rolled back on any
             # error (schema/graphql_core_path.py), even one below a payload that is answered ("partial").
             if before is not None and body.get("errors"):

@@ -46,17 +46,12 @@ pytestmark = pytest.mark.usefixtures("no_prepared_documents")
 
 
 @pytest.fixture
-def alice(world: World) -> User:
-    alice = world.user("alice")
+def alice(world: World, alice: User) -> User:
+    """The shared alice, with a friend who has a public event on 2026-11-23."""
     bob = world.user("bob")
     world.befriend(alice, bob)
     world.event(bob, utc(2026, 11, 23, 9), visibility="PUBLIC")
     return alice
-
-
-@pytest.fixture
-def token(world: World, alice: User) -> str:
-    return world.token(alice)
 
 
 def assert_no_sql_but_the_token_lookup(answer: Answer) -> None:
@@ -732,7 +727,7 @@ def test_the_web_process_serves_a_normal_client_while_refusing_hostile_requests(
     """The Procfile's web process (production settings, gunicorn's workers) on 127.0.0.1: a client
     asking for the home screen is answered, every time, while three others send oversized bodies,
     deep and costly queries, floods and broken JSON, each refused with its status and code."""
-    from bench.http_load import django_env, home_screen_body, login, prepare_database, web_server
+    from bench.harness import django_env, home_screen_body, login, prepare_database, web_server
 
     prepare_database(HOSTILE_DATABASE_URL, friends=10)
     hostile = _hostile_requests()

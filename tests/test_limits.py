@@ -14,6 +14,7 @@ from django.conf import settings
 from django.test import override_settings
 from graphql import get_introspection_query, parse
 
+from calendarapp.models import User
 from schema import limits
 from schema.documents import prepare
 from tests.conftest import Answer, GraphQLClient, World, utc
@@ -36,12 +37,12 @@ pytestmark = pytest.mark.usefixtures("no_prepared_documents")
 
 
 @pytest.fixture
-def token(world: World) -> str:
-    """A viewer with a friend with an event, so a query that ran would run SQL."""
-    alice, bob = world.user("alice"), world.user("bob")
+def token(world: World, alice: User, token: str) -> str:
+    """The shared alice's token, alice having a friend with an event, so a query that ran would run SQL."""
+    bob = world.user("bob")
     world.befriend(alice, bob)
     world.event(bob, utc(2026, 11, 23, 9))
-    return world.token(alice)
+    return token
 
 
 # The innermost selection of friends_chain, by how many fields deep it goes.

@@ -1,4 +1,4 @@
-"""Every mutation of API.md through the real endpoint: its success path, each of
+"""Every mutation of docs/api.md through the real endpoint: its success path, each of
 its validation errors (code and `extensions.field`), who may run it, and that a
 failed mutation writes nothing."""
 
@@ -244,18 +244,8 @@ def test_tokens_are_stored_hashed_never_as_their_text(gql, world):
 # --- createEvent --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def alice(world):
-    return world.user("alice")
-
-
-@pytest.fixture
-def alice_token(world, alice):
-    return world.token(alice)
-
-
-def test_create_event_applies_the_documented_defaults(gql, alice, alice_token):
-    event = succeed(gql, "createEvent", event_input(), token=alice_token)["event"]
+def test_create_event_applies_the_documented_defaults(gql, alice, token):
+    event = succeed(gql, "createEvent", event_input(), token=token)["event"]
 
     assert event["title"] == "Lunch"
     assert event["description"] == ""
@@ -280,7 +270,7 @@ def test_create_event_applies_the_documented_defaults(gql, alice, alice_token):
     )
 
 
-def test_create_event_stores_every_given_field_and_normalises_offsets(gql, alice, alice_token):
+def test_create_event_stores_every_given_field_and_normalises_offsets(gql, alice, token):
     event = succeed(
         gql,
         "createEvent",
@@ -293,7 +283,7 @@ def test_create_event_stores_every_given_field_and_normalises_offsets(gql, alice
             allDay=True,
             visibility="PUBLIC",
         ),
-        token=alice_token,
+        token=token,
     )["event"]
 
     assert parse_dt(event["startsAt"]) == utc(2026, 11, 23, 9)
@@ -308,19 +298,19 @@ def test_create_event_stores_every_given_field_and_normalises_offsets(gql, alice
     assert stored.starts_at == utc(2026, 11, 23, 9)
     assert stored.ends_at == utc(2026, 11, 24, 14, 30)
     # The ID in the payload reaches the event.
-    node = gql(NODE_EVENT, {"id": event["id"]}, token=alice_token).ok()["node"]
+    node = gql(NODE_EVENT, {"id": event["id"]}, token=token).ok()["node"]
     assert node == {"id": event["id"], "title": "Conference"}
 
 
-def test_create_event_accepts_a_zulu_offset_and_a_zero_length_event(gql, alice_token):
+def test_create_event_accepts_a_zulu_offset_and_a_zero_length_event(gql, token):
     event = succeed(
-        gql, "createEvent", event_input(startsAt="2026-11-23T12:00:00Z", endsAt="2026-11-23T12:00:00Z"), alice_token
+        gql, "createEvent", event_input(startsAt="2026-11-23T12:00:00Z", endsAt="2026-11-23T12:00:00Z"), token
     )["event"]
     assert parse_dt(event["startsAt"]) == parse_dt(event["endsAt"]) == utc(2026, 11, 23, 12)
 
 
-def test_create_event_title_of_200_characters_is_accepted(gql, alice_token):
-    event = succeed(gql, "createEvent", event_input(title="t" * 200), token=alice_token)["event"]
+def test_create_event_title_of_200_characters_is_accepted(gql, token):
+    event = succeed(gql, "createEvent", event_input(title="t" * 200), token=token)["event"]
     assert event["title"] == "t" * 200
 
 
@@ -343,27 +333,27 @@ def test_create_event_title_of_200_characters_is_accepted(gql, alice_token):
         "long-desc",
     ],
 )
-def test_create_event_rejects_bad_input_naming_the_field(gql, alice_token, overrides, field):
+def test_create_event_rejects_bad_input_naming_the_field(gql, token, overrides, field):
     before = database_state()
-    fail(mutate(gql, "createEvent", event_input(**overrides), alice_token), "BAD_USER_INPUT", field, "createEvent")
+    fail(mutate(gql, "createEvent", event_input(**overrides), token), "BAD_USER_INPUT", field, "createEvent")
     assert database_state() == before
 
 
 @pytest.mark.parametrize("field", ["startsAt", "endsAt"])
-def test_create_event_with_a_naive_datetime_variable_is_bad_user_input(gql, alice_token, field):
-    answer = mutate(gql, "createEvent", event_input(**{field: "2026-11-23T12:00:00"}), alice_token)
+def test_create_event_with_a_naive_datetime_variable_is_bad_user_input(gql, token, field):
+    answer = mutate(gql, "createEvent", event_input(**{field: "2026-11-23T12:00:00"}), token)
     error = fail(answer, "BAD_USER_INPUT")
     assert answer.data is None
     assert "offset" in error["message"].lower()
     assert not Event.objects.exists()
 
 
-def test_create_event_with_a_naive_datetime_literal_is_bad_user_input(gql, alice_token):
-    """API.md: a naive time is BAD_USER_INPUT, however it is written in the operation."""
+def test_create_event_with_a_naive_datetime_literal_is_bad_user_input(gql, token):
+    """docs/api.md: a naive time is BAD_USER_INPUT, however it is written in the operation."""
     answer = gql(
         """mutation { createEvent(input: {title: "Lunch", startsAt: "2026-11-23T12:00:00",
              endsAt: "2026-11-23T13:00:00+00:00"}) { event { id } } }""",
-        token=alice_token,
+        token=token,
     )
     assert answer.codes == ["BAD_USER_INPUT"], answer.body
     assert not Event.objects.exists()
@@ -382,8 +372,8 @@ def test_create_event_with_a_naive_datetime_literal_is_bad_user_input(gql, alice
     ],
     ids=["words", "impossible-date", "epoch-number", "unknown-visibility", "string-boolean", "null-title", "int-title"],
 )
-def test_create_event_with_values_of_the_wrong_type_is_bad_user_input(gql, alice_token, overrides, field):
-    answer = mutate(gql, "createEvent", event_input(**overrides), alice_token)
+def test_create_event_with_values_of_the_wrong_type_is_bad_user_input(gql, token, overrides, field):
+    answer = mutate(gql, "createEvent", event_input(**overrides), token)
     fail(answer, "BAD_USER_INPUT")
     assert answer.data is None
     assert not Event.objects.exists()
@@ -402,23 +392,23 @@ def test_create_event_with_values_of_the_wrong_type_is_bad_user_input(gql, alice
     ],
     ids=["naive-start", "words-end", "unknown-visibility", "string-all-day", "null-title", "rsvp-status", "accept"],
 )
-def test_a_badly_typed_input_field_is_named_in_extensions_field(gql, world, alice_token, lunch, name, overrides, field):
-    """API.md: validation errors name the input field, as spelled in GraphQL, in extensions.field."""
+def test_a_badly_typed_input_field_is_named_in_extensions_field(gql, world, token, lunch, name, overrides, field):
+    """docs/api.md: validation errors name the input field, as spelled in GraphQL, in extensions.field."""
     inputs = {
         "createEvent": event_input(),
         "rsvp": {"eventId": world.id(lunch), "status": "GOING"},
         "respondToFriendRequest": {"requestId": "RnJpZW5kUmVxdWVzdDox", "accept": True},
     }
-    answer = mutate(gql, name, inputs[name] | overrides, alice_token)
+    answer = mutate(gql, name, inputs[name] | overrides, token)
     fail(answer, "BAD_USER_INPUT", field=field)
 
 
 @pytest.mark.parametrize("field", ["description", "location", "allDay", "visibility"])
-def test_create_event_with_an_explicit_null_optional_field_is_not_a_server_error(gql, alice_token, field):
+def test_create_event_with_an_explicit_null_optional_field_is_not_a_server_error(gql, token, field):
     """An explicit null overrides the default (GraphQL spec): the server must either
     store the default or answer BAD_USER_INPUT naming the field, never fail inside.
     (The input fields are non-null with defaults, so the variable itself is refused.)"""
-    answer = mutate(gql, "createEvent", event_input(**{field: None}), alice_token)
+    answer = mutate(gql, "createEvent", event_input(**{field: None}), token)
     if answer.errors:
         fail(answer, "BAD_USER_INPUT", field=field)
         assert not Event.objects.exists()
@@ -437,8 +427,8 @@ def lunch(world, alice):
     )
 
 
-def test_update_event_changes_only_the_given_fields(gql, world, alice_token, lunch):
-    event = succeed(gql, "updateEvent", {"id": world.id(lunch), "title": "Late lunch"}, alice_token)["event"]
+def test_update_event_changes_only_the_given_fields(gql, world, token, lunch):
+    event = succeed(gql, "updateEvent", {"id": world.id(lunch), "title": "Late lunch"}, token)["event"]
 
     assert event["id"] == world.id(lunch)
     assert event["title"] == "Late lunch"
@@ -455,7 +445,7 @@ def test_update_event_changes_only_the_given_fields(gql, world, alice_token, lun
     assert parse_dt(event["updatedAt"]) >= parse_dt(event["createdAt"])
 
 
-def test_update_event_can_change_every_field_at_once(gql, world, alice_token, lunch):
+def test_update_event_can_change_every_field_at_once(gql, world, token, lunch):
     event = succeed(
         gql,
         "updateEvent",
@@ -469,7 +459,7 @@ def test_update_event_can_change_every_field_at_once(gql, world, alice_token, lu
             "allDay": True,
             "visibility": "PRIVATE",
         },
-        alice_token,
+        token,
     )["event"]
     assert (event["title"], event["description"], event["location"], event["allDay"], event["visibility"]) == (
         "Dinner",
@@ -486,13 +476,13 @@ def test_update_event_can_change_every_field_at_once(gql, world, alice_token, lu
     )
 
 
-def test_update_event_moving_both_ends_is_checked_on_the_new_values(gql, world, alice_token, lunch):
+def test_update_event_moving_both_ends_is_checked_on_the_new_values(gql, world, token, lunch):
     """Moving an event a day later sets startsAt after the old endsAt: only the new pair counts."""
     event = succeed(
         gql,
         "updateEvent",
         {"id": world.id(lunch), "startsAt": "2026-11-24T12:00:00Z", "endsAt": "2026-11-24T13:00:00Z"},
-        alice_token,
+        token,
     )["event"]
     assert parse_dt(event["startsAt"]) == utc(2026, 11, 24, 12)
 
@@ -510,18 +500,16 @@ def test_update_event_moving_both_ends_is_checked_on_the_new_values(gql, world, 
     ],
     ids=["ends-before-start", "start-after-end", "empty-title", "title-201", "null-title", "null-start", "null-vis"],
 )
-def test_update_event_with_bad_input_is_refused_and_leaves_the_event_unchanged(
-    gql, world, alice_token, lunch, change, field
-):
+def test_update_event_with_bad_input_is_refused_and_leaves_the_event_unchanged(gql, world, token, lunch, change, field):
     before = database_state()
-    answer = mutate(gql, "updateEvent", {"id": world.id(lunch), **change}, alice_token)
+    answer = mutate(gql, "updateEvent", {"id": world.id(lunch), **change}, token)
     fail(answer, "BAD_USER_INPUT", field, "updateEvent")
     assert database_state() == before
 
 
-def test_update_event_with_a_naive_datetime_is_bad_user_input(gql, world, alice_token, lunch):
+def test_update_event_with_a_naive_datetime_is_bad_user_input(gql, world, token, lunch):
     before = database_state()
-    answer = mutate(gql, "updateEvent", {"id": world.id(lunch), "startsAt": "2026-11-23T11:00:00"}, alice_token)
+    answer = mutate(gql, "updateEvent", {"id": world.id(lunch), "startsAt": "2026-11-23T11:00:00"}, token)
     fail(answer, "BAD_USER_INPUT")
     assert database_state() == before
 
@@ -562,9 +550,9 @@ def test_update_event_the_viewer_cannot_see_is_not_found(gql, world, alice, lunc
     assert database_state() == before
 
 
-def test_update_event_with_the_id_of_a_user_is_bad_user_input_on_id(gql, world, alice, alice_token, lunch):
+def test_update_event_with_the_id_of_a_user_is_bad_user_input_on_id(gql, world, alice, token, lunch):
     before = database_state()
-    fail(mutate(gql, "updateEvent", {"id": world.id(alice), "title": "x"}, alice_token), "BAD_USER_INPUT", "id")
+    fail(mutate(gql, "updateEvent", {"id": world.id(alice), "title": "x"}, token), "BAD_USER_INPUT", "id")
     assert database_state() == before
 
 
@@ -573,9 +561,9 @@ def test_update_event_with_the_id_of_a_user_is_bad_user_input_on_id(gql, world, 
     ["", "not-an-id", "RXZlbnQ6", "RXZlbnQ6YWJj", "42", "RXZlbnQ6LTE=", "%%%", "RXZlbnQ6OTk5OTk5OTk5OTk5OTk5OTk5OTk5"],
     ids=["empty", "words", "Event:", "Event:abc", "bare-number", "Event:-1", "not-base64", "Event:huge"],
 )
-def test_update_event_with_a_malformed_id_is_bad_user_input(gql, alice_token, lunch, bad_id):
+def test_update_event_with_a_malformed_id_is_bad_user_input(gql, token, lunch, bad_id):
     before = database_state()
-    answer = mutate(gql, "updateEvent", {"id": bad_id, "title": "x"}, alice_token)
+    answer = mutate(gql, "updateEvent", {"id": bad_id, "title": "x"}, token)
     fail(answer, "BAD_USER_INPUT", field="id", name="updateEvent")
     assert database_state() == before
 
@@ -583,7 +571,7 @@ def test_update_event_with_a_malformed_id_is_bad_user_input(gql, alice_token, lu
 # --- deleteEvent --------------------------------------------------------------------------------
 
 
-def test_delete_event_removes_it_and_its_rsvps_and_echoes_the_id(gql, world, alice, alice_token, lunch):
+def test_delete_event_removes_it_and_its_rsvps_and_echoes_the_id(gql, world, alice, token, lunch):
     bob = world.user("bob")
     world.befriend(alice, bob)
     world.rsvp(bob, lunch)
@@ -591,14 +579,14 @@ def test_delete_event_removes_it_and_its_rsvps_and_echoes_the_id(gql, world, ali
     other = world.event(alice, utc(2026, 11, 24, 12))
     world.rsvp(bob, other)
 
-    payload = succeed(gql, "deleteEvent", {"id": world.id(lunch)}, alice_token)
+    payload = succeed(gql, "deleteEvent", {"id": world.id(lunch)}, token)
 
     assert payload["deletedId"] == world.id(lunch)
     assert list(Event.objects.values_list("pk", flat=True)) == [other.pk]
     assert list(Rsvp.objects.values_list("event_id", flat=True)) == [other.pk]
-    assert gql(NODE_EVENT, {"id": world.id(lunch)}, token=alice_token).ok()["node"] is None
+    assert gql(NODE_EVENT, {"id": world.id(lunch)}, token=token).ok()["node"] is None
     # Deleting it again: it is not there any more.
-    fail(mutate(gql, "deleteEvent", {"id": world.id(lunch)}, alice_token), "NOT_FOUND", name="deleteEvent")
+    fail(mutate(gql, "deleteEvent", {"id": world.id(lunch)}, token), "NOT_FOUND", name="deleteEvent")
 
 
 @pytest.mark.parametrize("visibility", ["PUBLIC", "FRIENDS"])
@@ -626,9 +614,9 @@ def test_delete_event_the_viewer_cannot_see_is_not_found(gql, world, alice, lunc
 
 
 @pytest.mark.parametrize("bad_id", ["garbage", "VXNlcjox"], ids=["malformed", "a-user-id"])
-def test_delete_event_with_a_bad_id_is_bad_user_input_on_id(gql, alice_token, lunch, bad_id):
+def test_delete_event_with_a_bad_id_is_bad_user_input_on_id(gql, token, lunch, bad_id):
     before = database_state()
-    fail(mutate(gql, "deleteEvent", {"id": bad_id}, alice_token), "BAD_USER_INPUT", "id", "deleteEvent")
+    fail(mutate(gql, "deleteEvent", {"id": bad_id}, token), "BAD_USER_INPUT", "id", "deleteEvent")
     assert database_state() == before
 
 
@@ -660,13 +648,13 @@ def test_rsvp_sets_changes_and_clears_the_viewers_answer(gql, world, alice, lunc
     assert succeed(gql, "rsvp", {"eventId": event_id, "status": None}, token)["event"]["viewerRsvp"] is None
 
 
-def test_rsvp_counts_every_going_user_and_the_owner_may_answer_too(gql, world, alice, alice_token, lunch):
+def test_rsvp_counts_every_going_user_and_the_owner_may_answer_too(gql, world, alice, token, lunch):
     bob = world.user("bob")
     world.befriend(alice, bob)
     world.rsvp(bob, lunch, "GOING")
-    event = succeed(gql, "rsvp", {"eventId": world.id(lunch), "status": "GOING"}, alice_token)["event"]
+    event = succeed(gql, "rsvp", {"eventId": world.id(lunch), "status": "GOING"}, token)["event"]
     assert (event["viewerRsvp"], event["attendeeCount"]) == ("GOING", 2)
-    declined = succeed(gql, "rsvp", {"eventId": world.id(lunch), "status": "DECLINED"}, alice_token)["event"]
+    declined = succeed(gql, "rsvp", {"eventId": world.id(lunch), "status": "DECLINED"}, token)["event"]
     assert (declined["viewerRsvp"], declined["attendeeCount"]) == ("DECLINED", 1)
 
 
@@ -697,9 +685,9 @@ def test_rsvp_to_an_event_the_viewer_cannot_see_is_not_found(gql, world, alice, 
     [({"eventId": "VXNlcjox"}, "eventId"), ({"eventId": "nope"}, "eventId"), ({"status": "ATTENDING"}, None)],
     ids=["user-id", "malformed-id", "unknown-status"],
 )
-def test_rsvp_with_bad_input_is_bad_user_input(gql, world, alice_token, lunch, overrides, field):
+def test_rsvp_with_bad_input_is_bad_user_input(gql, world, token, lunch, overrides, field):
     before = database_state()
-    answer = mutate(gql, "rsvp", {"eventId": world.id(lunch), "status": "GOING", **overrides}, alice_token)
+    answer = mutate(gql, "rsvp", {"eventId": world.id(lunch), "status": "GOING", **overrides}, token)
     fail(answer, "BAD_USER_INPUT", field=field)
     assert database_state() == before
 
@@ -710,9 +698,9 @@ def test_rsvp_with_bad_input_is_bad_user_input(gql, world, alice_token, lunch, o
 INCOMING = "{ incomingFriendRequests { totalCount edges { node { id from { username } } } } }"
 
 
-def test_send_friend_request_creates_a_pending_request_the_recipient_sees(gql, world, alice, alice_token):
+def test_send_friend_request_creates_a_pending_request_the_recipient_sees(gql, world, alice, token):
     bob = world.user("bob")
-    request = succeed(gql, "sendFriendRequest", {"username": "bob"}, alice_token)["request"]
+    request = succeed(gql, "sendFriendRequest", {"username": "bob"}, token)["request"]
 
     assert request["from"] == {"username": "alice"}
     assert request["to"] == {"username": "bob"}
@@ -724,32 +712,32 @@ def test_send_friend_request_creates_a_pending_request_the_recipient_sees(gql, w
     assert not Friendship.objects.exists()
 
 
-def test_send_friend_request_twice_is_idempotent(gql, world, alice, alice_token):
+def test_send_friend_request_twice_is_idempotent(gql, world, alice, token):
     world.user("bob")
-    first = succeed(gql, "sendFriendRequest", {"username": "bob"}, alice_token)["request"]
-    second = succeed(gql, "sendFriendRequest", {"username": "bob"}, alice_token)["request"]
+    first = succeed(gql, "sendFriendRequest", {"username": "bob"}, token)["request"]
+    second = succeed(gql, "sendFriendRequest", {"username": "bob"}, token)["request"]
     assert first["id"] == second["id"]
     assert FriendRequest.objects.count() == 1
     assert FriendRequest.objects.get().status == "PENDING"
 
 
-def test_send_friend_request_to_oneself_is_bad_user_input(gql, alice, alice_token):
+def test_send_friend_request_to_oneself_is_bad_user_input(gql, alice, token):
     before = database_state()
-    answer = mutate(gql, "sendFriendRequest", {"username": "alice"}, alice_token)
+    answer = mutate(gql, "sendFriendRequest", {"username": "alice"}, token)
     fail(answer, "BAD_USER_INPUT", "username", "sendFriendRequest")
     assert database_state() == before
 
 
-def test_send_friend_request_to_an_unknown_user_is_not_found(gql, alice_token):
+def test_send_friend_request_to_an_unknown_user_is_not_found(gql, token):
     before = database_state()
-    fail(mutate(gql, "sendFriendRequest", {"username": "ghost"}, alice_token), "NOT_FOUND", name="sendFriendRequest")
+    fail(mutate(gql, "sendFriendRequest", {"username": "ghost"}, token), "NOT_FOUND", name="sendFriendRequest")
     assert database_state() == before
 
 
-def test_send_friend_request_to_a_friend_is_bad_user_input(gql, world, alice, alice_token):
+def test_send_friend_request_to_a_friend_is_bad_user_input(gql, world, alice, token):
     world.befriend(alice, world.user("bob"))
     before = database_state()
-    answer = mutate(gql, "sendFriendRequest", {"username": "bob"}, alice_token)
+    answer = mutate(gql, "sendFriendRequest", {"username": "bob"}, token)
     fail(answer, "BAD_USER_INPUT", "username", "sendFriendRequest")
     assert database_state() == before
 
@@ -766,41 +754,41 @@ def bob_asks_alice(gql, world, alice):
 IS_FRIEND = "query($u: String!) { user(username: $u) { isFriend friendCount } }"
 
 
-def test_accepting_a_friend_request_makes_a_mutual_friendship(gql, world, alice, alice_token, bob_asks_alice):
+def test_accepting_a_friend_request_makes_a_mutual_friendship(gql, world, alice, token, bob_asks_alice):
     bob, bob_token, request_id = bob_asks_alice
 
-    payload = succeed(gql, "respondToFriendRequest", {"requestId": request_id, "accept": True}, alice_token)
+    payload = succeed(gql, "respondToFriendRequest", {"requestId": request_id, "accept": True}, token)
 
     assert payload["request"]["id"] == request_id
     assert payload["friend"] == {"id": world.id(bob), "username": "bob", "isFriend": True}
     assert set(Friendship.objects.values_list("user_id", "friend_id")) == {(alice.pk, bob.pk), (bob.pk, alice.pk)}
     assert FriendRequest.objects.get().status == "ACCEPTED"
-    assert gql(IS_FRIEND, {"u": "bob"}, token=alice_token).ok()["user"] == {"isFriend": True, "friendCount": 1}
+    assert gql(IS_FRIEND, {"u": "bob"}, token=token).ok()["user"] == {"isFriend": True, "friendCount": 1}
     assert gql(IS_FRIEND, {"u": "alice"}, token=bob_token).ok()["user"] == {"isFriend": True, "friendCount": 1}
-    assert gql(INCOMING, token=alice_token).ok()["incomingFriendRequests"]["totalCount"] == 0
+    assert gql(INCOMING, token=token).ok()["incomingFriendRequests"]["totalCount"] == 0
 
 
-def test_declining_a_friend_request_makes_no_friendship(gql, alice_token, bob_asks_alice):
+def test_declining_a_friend_request_makes_no_friendship(gql, token, bob_asks_alice):
     _, bob_token, request_id = bob_asks_alice
 
-    payload = succeed(gql, "respondToFriendRequest", {"requestId": request_id, "accept": False}, alice_token)
+    payload = succeed(gql, "respondToFriendRequest", {"requestId": request_id, "accept": False}, token)
 
     assert payload["request"]["id"] == request_id
     assert payload["friend"] is None
     assert not Friendship.objects.exists()
     assert FriendRequest.objects.get().status == "DECLINED"
-    assert gql(INCOMING, token=alice_token).ok()["incomingFriendRequests"]["totalCount"] == 0
+    assert gql(INCOMING, token=token).ok()["incomingFriendRequests"]["totalCount"] == 0
     assert gql(IS_FRIEND, {"u": "alice"}, token=bob_token).ok()["user"]["isFriend"] is False
 
 
 @pytest.mark.parametrize("first_answer", [True, False], ids=["after-accept", "after-decline"])
 @pytest.mark.parametrize("second_answer", [True, False], ids=["accept", "decline"])
-def test_responding_twice_is_bad_user_input(gql, alice_token, bob_asks_alice, first_answer, second_answer):
+def test_responding_twice_is_bad_user_input(gql, token, bob_asks_alice, first_answer, second_answer):
     _, _, request_id = bob_asks_alice
-    succeed(gql, "respondToFriendRequest", {"requestId": request_id, "accept": first_answer}, alice_token)
+    succeed(gql, "respondToFriendRequest", {"requestId": request_id, "accept": first_answer}, token)
     before = database_state()
 
-    answer = mutate(gql, "respondToFriendRequest", {"requestId": request_id, "accept": second_answer}, alice_token)
+    answer = mutate(gql, "respondToFriendRequest", {"requestId": request_id, "accept": second_answer}, token)
 
     fail(answer, "BAD_USER_INPUT", "requestId", "respondToFriendRequest")
     assert database_state() == before
@@ -825,23 +813,23 @@ def test_a_request_between_other_users_is_not_found(gql, world, bob_asks_alice):
 
 
 @pytest.mark.parametrize("bad_id", ["VXNlcjox", "not-an-id"], ids=["user-id", "malformed"])
-def test_respond_with_a_bad_request_id_is_bad_user_input(gql, alice_token, bob_asks_alice, bad_id):
+def test_respond_with_a_bad_request_id_is_bad_user_input(gql, token, bob_asks_alice, bad_id):
     before = database_state()
-    answer = mutate(gql, "respondToFriendRequest", {"requestId": bad_id, "accept": True}, alice_token)
+    answer = mutate(gql, "respondToFriendRequest", {"requestId": bad_id, "accept": True}, token)
     fail(answer, "BAD_USER_INPUT", "requestId", "respondToFriendRequest")
     assert database_state() == before
 
 
 @pytest.mark.parametrize("cooldown", [0, 3600])
 def test_a_friend_request_can_be_sent_again_once_the_cooldown_after_a_decline_is_over(
-    gql, world, alice, alice_token, bob_asks_alice, settings, cooldown
+    gql, world, alice, token, bob_asks_alice, settings, cooldown
 ):
     bob, bob_token, request_id = bob_asks_alice
     settings.FRIEND_REQUEST_COOLDOWN = cooldown
-    succeed(gql, "respondToFriendRequest", {"requestId": request_id, "accept": False}, alice_token)
+    succeed(gql, "respondToFriendRequest", {"requestId": request_id, "accept": False}, token)
     FriendRequest.objects.update(answered_at=F("answered_at") - dt.timedelta(seconds=cooldown))  # as if it had passed
     again = succeed(gql, "sendFriendRequest", {"username": "alice"}, bob_token)["request"]
-    payload = succeed(gql, "respondToFriendRequest", {"requestId": again["id"], "accept": True}, alice_token)
+    payload = succeed(gql, "respondToFriendRequest", {"requestId": again["id"], "accept": True}, token)
     assert payload["friend"]["username"] == "bob"
     assert Friendship.objects.filter(user=alice, friend=bob).exists()
 
@@ -849,7 +837,7 @@ def test_a_friend_request_can_be_sent_again_once_the_cooldown_after_a_decline_is
 # --- removeFriend ---------------------------------------------------------------------------------
 
 
-def test_remove_friend_ends_the_friendship_for_both_and_hides_friends_events(gql, world, alice, alice_token):
+def test_remove_friend_ends_the_friendship_for_both_and_hides_friends_events(gql, world, alice, token):
     bob = world.user("bob")
     carol = world.user("carol")
     world.befriend(alice, bob)
@@ -858,41 +846,41 @@ def test_remove_friend_ends_the_friendship_for_both_and_hides_friends_events(gql
     bobs_event = world.event(bob, utc(2026, 11, 23, 9), visibility="FRIENDS")
     bobs_public = world.event(bob, utc(2026, 11, 23, 10), visibility="PUBLIC")
     alices_event = world.event(alice, utc(2026, 11, 23, 11), visibility="FRIENDS")
-    assert gql(NODE_EVENT, {"id": world.id(bobs_event)}, token=alice_token).ok()["node"] is not None
+    assert gql(NODE_EVENT, {"id": world.id(bobs_event)}, token=token).ok()["node"] is not None
     assert gql(NODE_EVENT, {"id": world.id(alices_event)}, token=bob_token).ok()["node"] is not None
 
-    payload = succeed(gql, "removeFriend", {"userId": world.id(bob)}, alice_token)
+    payload = succeed(gql, "removeFriend", {"userId": world.id(bob)}, token)
 
     assert payload["removedUserId"] == world.id(bob)
     assert set(Friendship.objects.values_list("user_id", "friend_id")) == {(alice.pk, carol.pk), (carol.pk, alice.pk)}
-    assert gql(NODE_EVENT, {"id": world.id(bobs_event)}, token=alice_token).ok()["node"] is None
+    assert gql(NODE_EVENT, {"id": world.id(bobs_event)}, token=token).ok()["node"] is None
     assert gql(NODE_EVENT, {"id": world.id(alices_event)}, token=bob_token).ok()["node"] is None
-    assert gql(NODE_EVENT, {"id": world.id(bobs_public)}, token=alice_token).ok()["node"] is not None
-    assert gql(IS_FRIEND, {"u": "bob"}, token=alice_token).ok()["user"] == {"isFriend": False, "friendCount": 0}
+    assert gql(NODE_EVENT, {"id": world.id(bobs_public)}, token=token).ok()["node"] is not None
+    assert gql(IS_FRIEND, {"u": "bob"}, token=token).ok()["user"] == {"isFriend": False, "friendCount": 0}
     assert gql(IS_FRIEND, {"u": "alice"}, token=bob_token).ok()["user"] == {"isFriend": False, "friendCount": 1}
     day = 'query { friendsEvents(date: "2026-11-23") { totalCount } }'
-    assert gql(day, token=alice_token).ok()["friendsEvents"]["totalCount"] == 0
+    assert gql(day, token=token).ok()["friendsEvents"]["totalCount"] == 0
     assert gql(day, token=bob_token).ok()["friendsEvents"]["totalCount"] == 0
     # Nor may Bob still act on Alice's friends-only event.
     answer = mutate(gql, "rsvp", {"eventId": world.id(alices_event), "status": "GOING"}, bob_token)
     fail(answer, "NOT_FOUND", name="rsvp")
 
 
-def test_remove_friend_of_a_non_friend_is_not_found(gql, world, alice, alice_token):
+def test_remove_friend_of_a_non_friend_is_not_found(gql, world, alice, token):
     bob = world.user("bob")
     carol = world.user("carol")
     world.befriend(bob, carol)
     before = database_state()
     for target in (bob, alice):
-        fail(mutate(gql, "removeFriend", {"userId": world.id(target)}, alice_token), "NOT_FOUND", name="removeFriend")
+        fail(mutate(gql, "removeFriend", {"userId": world.id(target)}, token), "NOT_FOUND", name="removeFriend")
     assert database_state() == before
 
 
 @pytest.mark.parametrize("bad_id", ["RXZlbnQ6MQ==", "garbage", ""], ids=["event-id", "malformed", "empty"])
-def test_remove_friend_with_a_bad_user_id_is_bad_user_input(gql, world, alice, alice_token, bad_id):
+def test_remove_friend_with_a_bad_user_id_is_bad_user_input(gql, world, alice, token, bad_id):
     world.befriend(alice, world.user("bob"))
     before = database_state()
-    fail(mutate(gql, "removeFriend", {"userId": bad_id}, alice_token), "BAD_USER_INPUT", "userId", "removeFriend")
+    fail(mutate(gql, "removeFriend", {"userId": bad_id}, token), "BAD_USER_INPUT", "userId", "removeFriend")
     assert database_state() == before
 
 
@@ -951,11 +939,11 @@ def test_every_mutation_echoes_client_mutation_id(gql, world, scene, name):
     assert answer.ok() == {name: {"clientMutationId": "héllo ✓ 42"}}
 
 
-def test_client_mutation_id_is_null_when_not_sent(gql, alice_token):
+def test_client_mutation_id_is_null_when_not_sent(gql, token):
     answer = gql(
         'mutation { createEvent(input: {title: "A", startsAt: "2026-01-01T00:00:00Z", '
         'endsAt: "2026-01-01T01:00:00Z"}) { clientMutationId event { title } } }',
-        token=alice_token,
+        token=token,
     )
     assert answer.ok()["createEvent"] == {"clientMutationId": None, "event": {"title": "A"}}
 
@@ -963,7 +951,7 @@ def test_client_mutation_id_is_null_when_not_sent(gql, alice_token):
 # --- atomicity and order --------------------------------------------------------------------------
 
 
-def test_mutations_of_one_operation_run_in_order_each_seeing_the_previous_write(gql, world, alice, alice_token):
+def test_mutations_of_one_operation_run_in_order_each_seeing_the_previous_write(gql, world, alice, token):
     bob = world.user("bob")
     world.befriend(alice, bob)
     answer = gql(
@@ -976,7 +964,7 @@ def test_mutations_of_one_operation_run_in_order_each_seeing_the_previous_write(
                endsAt: "2026-01-01T11:00:00Z"}) { event { owner { eventCount } } }
            }""",
         {"bob": world.id(bob)},
-        token=alice_token,
+        token=token,
     )
     data = answer.ok()
     assert list(data) == ["first", "second", "third", "fourth"]
@@ -988,7 +976,7 @@ def test_mutations_of_one_operation_run_in_order_each_seeing_the_previous_write(
     assert list(Event.objects.order_by("pk").values_list("title", flat=True)) == ["One", "Two"]
 
 
-def test_a_failing_mutation_in_an_operation_rolls_back_only_itself(gql, alice_token):
+def test_a_failing_mutation_in_an_operation_rolls_back_only_itself(gql, token):
     answer = gql(
         """mutation {
              ok: createEvent(input: {title: "Kept", startsAt: "2026-01-01T10:00:00Z",
@@ -998,7 +986,7 @@ def test_a_failing_mutation_in_an_operation_rolls_back_only_itself(gql, alice_to
              after: createEvent(input: {title: "After", startsAt: "2026-01-01T10:00:00Z",
                endsAt: "2026-01-01T11:00:00Z"}) { event { title } }
            }""",
-        token=alice_token,
+        token=token,
     )
     assert answer.status == 200
     assert answer.data == {"ok": {"event": {"title": "Kept"}}, "bad": None, "after": {"event": {"title": "After"}}}
@@ -1008,12 +996,12 @@ def test_a_failing_mutation_in_an_operation_rolls_back_only_itself(gql, alice_to
     assert list(Event.objects.order_by("pk").values_list("title", flat=True)) == ["Kept", "After"]
 
 
-def test_a_mutation_whose_payload_fails_after_the_write_still_reports_the_error(gql, alice_token):
+def test_a_mutation_whose_payload_fails_after_the_write_still_reports_the_error(gql, token):
     """A bad argument inside the payload selection is reported with its code, not a 500."""
     answer = gql(
         """mutation { createEvent(input: {title: "A", startsAt: "2026-01-01T10:00:00Z", endsAt: "2026-01-01T11:00:00Z"})
              { event { title attendees(first: 1000) { totalCount } } } }""",
-        token=alice_token,
+        token=token,
     )
     assert answer.status == 200
     assert answer.codes == ["BAD_USER_INPUT"]

@@ -1,17 +1,19 @@
-"""Who sees what (API.md, "Who sees what"), as properties over random worlds.
+"""Who sees what (docs/api.md, "Who sees what"), as properties over random worlds.
 
 A world has three to six users (display names that collide, four time zones), mutual
 friendships, friend requests in every state, events of every visibility over a few days
 around a DST change, and RSVPs. For a random viewer, every path that reaches an event
-must answer exactly what tests/permission_model.py allows: the rules of API.md in plain
+must answer exactly what tests/permission_model.py allows: the rules of docs/api.md in plain
 Python, which imports none of the server's code. The paths: `user { events eventCount }`
 of every user and `viewer { events }`, `friendsEvents`, `node` for every ID in the world
 (and IDs of one type dressed as another, and malformed ones), `attendees`, `friends`
-(FORBIDDEN to strangers), `isFriend` and the friend counts, a full delta sync, and the
+(FORBIDDEN to strangers, whatever the search), `events` and `friendsEvents` and `friends`
+again with random filters (`search:` in any case, `visibility:`), which keep part of what
+the viewer sees and count it, `isFriend` and the friend counts, a full delta sync, and the
 CSV export with its job and download. A batch answers as the same operations sent one by
 one; a token acts as its own user only, and a deleted user's as no one. A mutation given
 an ID of the wrong type, or an object the viewer may not see or change, is refused with
-the code API.md names, and changes nothing. After `logout` a token acts as no one on any
+the code docs/api.md names, and changes nothing. After `logout` a token acts as no one on any
 path, alone or in a batch, nor do the operations after the logout in its own batch.
 
 Everything goes through the real HTTP endpoint. Each example builds its world (bulk
@@ -96,6 +98,11 @@ TIMEZONES = ("UTC", "Europe/Paris", "America/Los_Angeles", "Asia/Kolkata")
 VISIBILITIES = (PUBLIC, FRIENDS, PRIVATE)
 RSVP_STATUSES = ("GOING", "MAYBE", "DECLINED")
 PAGE_SIZES = (1, 2, 20)
+# Places and searches in ASCII, which every database folds alike (loaders/filters.py); titles are "Event <i>".
+LOCATIONS = ("", "Park", "Town hall", "park HALL")
+EVENT_SEARCHES = (None, "", "  ", "event", "EVENT 1", "vent 2 ", "3", "park", "HALL", "zzz")
+FRIEND_SEARCHES = (None, "", " ", "AN", "user1", "b", "Y", "zzz")
+VISIBILITY_FILTERS = st.one_of(st.none(), st.lists(st.sampled_from(VISIBILITIES), min_size=1, max_size=3))
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,7 @@ def happenings(draw, size: int) -> Happening:
         visibility=draw(st.sampled_from(VISIBILITIES)),
         starts_at=starts_at,
         ends_at=starts_at + HALF_HOUR * draw(st.integers(0, 72)),
+        location=draw(st.sampled_from(LOCATIONS)),
     )
 
 
@@ -201,7 +209,12 @@ def build(plan: Plan) -> Built:
     # event (its sequence numbers, whether friends ever saw it) is recorded as in life.
     events = [
         services.create_event(
-            users[h.owner], title=f"Event {i}", starts_at=h.starts_at, ends_at=h.ends_at, visibility=h.visibility
+            users[h.owner],
+            title=f"Event {i}",
+            location=h.location,
+            starts_at=h.starts_at,
+            ends_at=h.ends_at,
+            visibility=h.visibility,
         )
         for i, h in enumerate(plan.events)
     ]
@@ -216,7 +229,7 @@ def build(plan: Plan) -> Built:
         people=dict(zip(user_pks, plan.people, strict=True)),
         friendships={frozenset(user_pks[i] for i in pair) for pair in plan.friendships},
         events={
-            pk: Happening(user_pks[h.owner], h.visibility, h.starts_at, h.ends_at, f"Event {i}")
+            pk: Happening(user_pks[h.owner], h.visibility, h.starts_at, h.ends_at, f"Event {i}", h.location)
             for i, (pk, h) in enumerate(zip(event_pks, plan.events, strict=True))
         },
         rsvps={(event_pks[event], user_pks[user]): status for (event, user), status in plan.rsvps.items()},
@@ -297,6 +310,7 @@ USERS_FRAGMENT = "fragment Users on UserConnection { totalCount pageInfo { hasNe
 FACTS_FRAGMENT = """fragment Facts on User {
   username isFriend friendCount mutualFriendCount
   day: events(date: $date, first: $first) { ...Events }
+  narrowed: events(date: $date, first: $first, search: $search, visibility: $visibility) { ...Events }
   dayCount: eventCount(date: $date)
   eventCount
 }"""
@@ -309,31 +323,56 @@ NODE_FRAGMENT = """fragment Node on Node {
 }"""
 
 
-def people_operation(model: Model, target: int, date: dt.date, first: int) -> dict:
-    """The viewer, their feed, one user by username (`target`) and every user by ID (`u<i>`)."""
+@dataclass(frozen=True)
+class Narrowing:
+    """The filters an example sends: `search:` and `visibility:` on events, `search:` on friends."""
+
+    search: str | None = None
+    visibility: list[str] | None = None
+    friend_search: str | None = None
+
+
+NO_FILTERS = Narrowing()
+NARROWINGS = st.builds(Narrowing, st.sampled_from(EVENT_SEARCHES), VISIBILITY_FILTERS, st.sampled_from(FRIEND_SEARCHES))
+
+
+def people_operation(model: Model, target: int, date: dt.date, first: int, narrowing: Narrowing = NO_FILTERS) -> dict:
+    """The viewer, their feed, one user by username (`target`) and every user by ID (`u<i>`),
+    each user's day with and without the filters, and the feed with and without the search."""
     users = list(model.people)
     declared = "".join(f", $u{i}: ID!" for i in range(len(users)))
     fields = " ".join(f"u{i}: node(id: $u{i}) {{ ... on User {{ ...Facts }} }}" for i in range(len(users)))
-    query = f"""query People($date: Date!, $first: Int!, $target: String!{declared}) {{
+    query = f"""query People($date: Date!, $first: Int!, $target: String!, $search: String,
+                             $visibility: [Visibility!]{declared}) {{
       viewer {{ ...Facts friends(first: $first) {{ ...Users }} }}
       friendsEvents(date: $date, first: $first) {{ ...Events }}
+      narrowedFeed: friendsEvents(date: $date, first: $first, search: $search) {{ ...Events }}
       target: user(username: $target) {{ ...Facts }}
       {fields}
     }} {FACTS_FRAGMENT} {EVENTS_FRAGMENT} {USERS_FRAGMENT}"""
     ids = {f"u{i}": global_id("User", pk) for i, pk in enumerate(users)}
-    return op(query, date=str(date), first=first, target=model.people[target].username, **ids)
+    return op(
+        query,
+        date=str(date),
+        first=first,
+        target=model.people[target].username,
+        search=narrowing.search,
+        visibility=narrowing.visibility,
+        **ids,
+    )
 
 
-def friends_operation(model: Model, first: int) -> dict:
-    """Every user's friends (`f<i>`): listed to the user and their friends, FORBIDDEN to anyone else."""
+def friends_operation(model: Model, first: int, search: str | None = None) -> dict:
+    """Every user's friends (`f<i>`), searched: listed to the user and their friends, FORBIDDEN
+    to anyone else whatever the search."""
     users = list(model.people)
-    declared = ", ".join(f"$f{i}: ID!" for i in range(len(users)))
+    declared = "".join(f", $f{i}: ID!" for i in range(len(users)))
     fields = " ".join(
-        f"f{i}: node(id: $f{i}) {{ ... on User {{ friends(first: $first) {{ ...Users }} }} }}"
+        f"f{i}: node(id: $f{i}) {{ ... on User {{ friends(first: $first, search: $search) {{ ...Users }} }} }}"
         for i in range(len(users))
     )
-    query = f"query Friends($first: Int!, {declared}) {{ {fields} }} {USERS_FRAGMENT}"
-    return op(query, first=first, **{f"f{i}": global_id("User", pk) for i, pk in enumerate(users)})
+    query = f"query Friends($first: Int!, $search: String{declared}) {{ {fields} }} {USERS_FRAGMENT}"
+    return op(query, first=first, search=search, **{f"f{i}": global_id("User", pk) for i, pk in enumerate(users)})
 
 
 SYNC = """query Sync($since: String, $first: Int) {
@@ -378,37 +417,42 @@ def events_page(events: list[int], first: int) -> dict:
     }
 
 
-def facts(model: Model, viewer: int, user: int, date: dt.date, first: int) -> dict:
+def facts(model: Model, viewer: int, user: int, date: dt.date, first: int, narrowing: Narrowing) -> dict:
     day = model.events_of(viewer, user, model.day(viewer, date))
+    narrowed = model.events_of(viewer, user, model.day(viewer, date), narrowing.search, narrowing.visibility)
     return {
         "username": model.people[user].username,
         "isFriend": model.are_friends(viewer, user),
         "friendCount": len(model.friends_of(user)),
         "mutualFriendCount": model.mutual_friend_count(viewer, user),
         "day": events_page(day, first),
+        "narrowed": events_page(narrowed, first),
         "dayCount": len(day),
         "eventCount": len(model.events_of(viewer, user)),
     }
 
 
-def expected_people(model: Model, viewer: int, target: int, date: dt.date, first: int) -> dict:
-    mine = facts(model, viewer, viewer, date, first)
+def expected_people(
+    model: Model, viewer: int, target: int, date: dt.date, first: int, narrowing: Narrowing = NO_FILTERS
+) -> dict:
+    mine = facts(model, viewer, viewer, date, first, narrowing)
     mine["friends"] = users_page(model, model.listed_friends(viewer), first)
-    feed = model.friends_events(viewer, model.day(viewer, date))
+    day = model.day(viewer, date)
     data = {
         "viewer": mine,
-        "friendsEvents": events_page(feed, first),
-        "target": facts(model, viewer, target, date, first),
+        "friendsEvents": events_page(model.friends_events(viewer, day), first),
+        "narrowedFeed": events_page(model.friends_events(viewer, day, narrowing.search), first),
+        "target": facts(model, viewer, target, date, first, narrowing),
     }
-    data.update({f"u{i}": facts(model, viewer, user, date, first) for i, user in enumerate(model.people)})
+    data.update({f"u{i}": facts(model, viewer, user, date, first, narrowing) for i, user in enumerate(model.people)})
     return {"data": data, "errors": []}
 
 
-def expected_friends(model: Model, viewer: int, first: int) -> dict:
+def expected_friends(model: Model, viewer: int, first: int, search: str | None = None) -> dict:
     data, errors = {}, []
     for i, user in enumerate(model.people):
         if model.may_list_friends(viewer, user):
-            data[f"f{i}"] = {"friends": users_page(model, model.listed_friends(user), first)}
+            data[f"f{i}"] = {"friends": users_page(model, model.listed_friends(user, search), first)}
         else:  # friends is non-null: its error nulls the nearest nullable parent, the node
             data[f"f{i}"] = None
             errors.append(("FORBIDDEN", [f"f{i}", "friends"]))
@@ -555,8 +599,15 @@ def test_every_path_to_an_event_answers_what_the_rules_allow(
             # One batch: the viewer and every user, their friends, the nodes, the export's job,
             # a first page of changes.
             target = data.draw(st.sampled_from(users), label="target")
-            operations = [people_operation(model, target, date, first), friends_operation(model, first)]
-            expected = [expected_people(model, viewer, target, date, first), expected_friends(model, viewer, first)]
+            narrowing = data.draw(NARROWINGS, label="filters")
+            operations = [
+                people_operation(model, target, date, first, narrowing),
+                friends_operation(model, first, narrowing.friend_search),
+            ]
+            expected = [
+                expected_people(model, viewer, target, date, first, narrowing),
+                expected_friends(model, viewer, first, narrowing.friend_search),
+            ]
             for start in range(0, len(node_ids), NODES_PER_OPERATION):
                 chunk = slice(start, start + NODES_PER_OPERATION)
                 operations.append(nodes_operation(node_ids[chunk], first))

@@ -9,6 +9,7 @@ and from tests/snapshots/<database>/<operation>.sql, with the new statements.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
@@ -23,6 +24,7 @@ from calendarapp.models import AuthToken, Event, ExportJob, FriendRequest, User
 from tests import query_snapshots
 from tests.conftest import GraphQLClient, World
 
+ROOT = Path(__file__).resolve().parent.parent
 OPERATIONS_DIR = Path(__file__).parent / "operations"
 SIZES = (3, 60)
 DAY = "2026-11-23"
@@ -62,6 +64,8 @@ def finished_export_of(power: User) -> str:
 VARIABLES: dict[str, Callable[[User], dict]] = {
     "home_screen": lambda power: {"date": DAY},
     "friends_feed": lambda power: {"date": DAY},
+    "friends_feed_search": lambda power: {"date": DAY, "search": "CLUB"},
+    "home_screen_filtered": lambda power: {"date": DAY, "search": " club ", "visibility": ["PUBLIC", "FRIENDS"]},
     "friend_list": lambda power: {"search": "a", "date": DAY},
     "friend_day": lambda power: {"username": "demo_0001", "date": DAY},
     "event_detail": lambda power: {"id": World.id(friend_event(power))},
@@ -172,3 +176,70 @@ def test_using_a_token_writes_at_most_once_a_day_and_never_past_its_maximum_age(
     assert tokens.get().last_used_at >= now
 
     assert statements() == snapshot  # recorded: the next request writes nothing
+
+
+# What the README and docs/api.md say the home screen costs.
+HOME_SCREEN_FIGURE = re.compile(r"\*\*(\d+) (?:queries|statements), authentication included\*\*")
+
+
+def stated_home_screen_count(path: Path) -> int:
+    found = HOME_SCREEN_FIGURE.findall(path.read_text(encoding="utf-8"))
+    assert found, f"{path.name} no longer states the home screen's cost as **N queries, authentication included**"
+    assert len(set(found)) == 1, f"{path.name} states several costs for the home screen: {found}"
+    return int(found[0])
+
+
+@pytest.mark.django_db
+def test_the_readme_the_contract_the_debug_extension_and_the_request_log_count_the_home_screen_alike(
+    settings, project_logs
+):
+    """One figure, counted alike everywhere: every SQL statement of the request, the token's
+    lookup included (schema/instrumentation.py)."""
+    settings.DEBUG = True
+    power, token = seed(3)
+    answer = GraphQLClient()((OPERATIONS_DIR / "home_screen.graphql").read_text(), {"date": DAY}, token=token)
+    answer.ok()
+    logged = [record.fields for record in project_logs.records if record.name == "calendar.request"]
+    snapshot = query_snapshots.read_statements(query_snapshots.snapshot_path("home_screen"))
+    figures = {
+        "README.md": stated_home_screen_count(ROOT / "README.md"),
+        "docs/api.md": stated_home_screen_count(ROOT / "docs" / "api.md"),
+        "extensions.debug.sqlCount": answer.body["extensions"]["debug"]["sqlCount"],
+        "the request log's sql_count": logged[-1]["sql_count"],
+        "the snapshot": len(snapshot),
+        "statements run": len(answer.queries),
+    }
+    assert len(set(figures.values())) == 1, figures
+
+
+# Each filtered operation and the operation it narrows.
+FILTERED = {"home_screen_filtered": "home_screen", "friends_feed_search": "friends_feed"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("filtered", "unfiltered"), FILTERED.items())
+def test_filters_narrow_the_answer_in_the_same_statements(filtered, unfiltered):
+    """A filter is a condition of the query that reads the list, not a query of its own: the
+    filtered operation runs the unfiltered one's statements (their conditions aside), and
+    keeps some of its events, not all."""
+    power, token = seed(SIZES[1])
+
+    def answer(operation: str):
+        found = GraphQLClient()(
+            (OPERATIONS_DIR / f"{operation}.graphql").read_text(), VARIABLES[operation](power), token=token
+        )
+        return found.ok(), [query_snapshots.normalize(query["sql"]) for query in found.queries]
+
+    (narrowed, narrowed_sql), (everything, everything_sql) = answer(filtered), answer(unfiltered)
+    assert len(narrowed_sql) == len(everything_sql)
+    assert [statement.split(" WHERE ")[0] for statement in narrowed_sql] == [
+        statement.split(" WHERE ")[0] for statement in everything_sql
+    ]
+    assert 0 < event_total(narrowed) < event_total(everything)
+
+
+def event_total(data: dict) -> int:
+    """The events an answer counts: the feed's totalCount, or the sum of every friend's."""
+    if "friendsEvents" in data:
+        return data["friendsEvents"]["totalCount"]
+    return sum(edge["node"]["events"]["totalCount"] for edge in data["viewer"]["friends"]["edges"])

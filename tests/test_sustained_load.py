@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bench import load_report, login_flood, probes, sustained_load as load
-from bench.http_load import parse_wrk
+from bench.harness import parse_wrk
 
 ANSWERS = {
     "/ok": (200, {"data": {"viewer": {"id": "1"}}}),

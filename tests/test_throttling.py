@@ -1,4 +1,4 @@
-"""Rate limits (throttling/, API.md's RATE_LIMITED): failed logins by username and by address,
+"""Rate limits (throttling/, docs/api.md's RATE_LIMITED): failed logins by username and by address,
 signups by address, the password checks' share of the CPU and each viewer's cost budget, in
 this process and in Redis, including Redis failing under them."""
 
@@ -62,6 +62,8 @@ def hashing():
 
 @pytest.fixture
 def alice(world, hashing):
+    """conftest's alice, but made once the counting hasher is in place (her password is hashed
+    by it, so her logins are counted), with the count then reset."""
     user = world.user("alice")  # password secret-pass-123
     hashing.checks = 0
     return user
@@ -278,9 +280,6 @@ def viewer(world):
     world.befriend(alice, bob)
     world.event(bob, utc(2026, 11, 23, 9))
     return alice, world.token(alice)
-
-
-HOME_COST = 31_005  # python -m bench.documents
 
 
 @override_settings(VIEWER_COST_BUDGET=100_000)

@@ -21,7 +21,6 @@ from calendarapp import tokens
 from calendarapp.ids import global_id
 from calendarapp.models import AuthToken, ExportJob, User, hash_token
 from config.celery import app as celery_app
-from tests.conftest import World
 from tests.test_production import django_process
 
 WHO = "query { viewer { username } }"
@@ -51,16 +50,6 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
     return Clock(monkeypatch)
-
-
-@pytest.fixture
-def alice(world: World) -> User:
-    return world.user("alice")
-
-
-@pytest.fixture
-def token(world: World, alice: User) -> str:
-    return world.token(alice)
 
 
 def row(token: str) -> AuthToken:

@@ -38,11 +38,6 @@ def trusted_only(manifest):
     documents.clear()
 
 
-@pytest.fixture
-def token(world):
-    return world.token(world.user("alice"))
-
-
 def assert_not_trusted(answer) -> None:
     assert answer.status == 403, answer.body
     assert answer.body == {

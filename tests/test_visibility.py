@@ -1,4 +1,4 @@
-"""Who sees what (API.md, "Who sees what"), on every read path that reaches an event.
+"""Who sees what (docs/api.md, "Who sees what"), on every read path that reaches an event.
 
 The scene: olga owns a PUBLIC, a FRIENDS and a PRIVATE event. fred and mia are her
 friends (and each other's), paula is her friend but not fred's, sam is nobody's.
@@ -8,13 +8,12 @@ paula and fred own the same three kinds of events. Viewers: olga (the owner), fr
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 
 import pytest
 
 from calendarapp.models import Event, FriendRequest, Friendship, User
-from tests.conftest import World, sealed_id, utc
+from tests.conftest import World, b64, sealed_id, utc
 
 DAY = "2026-11-23"
 VISIBILITIES = ("PUBLIC", "FRIENDS", "PRIVATE")
@@ -483,11 +482,6 @@ def test_a_valid_token_is_the_control_for_the_anonymous_tests(gql, scene):
 # --- malformed and foreign IDs ----------------------------------------------------------------
 
 
-def b64(text: str | bytes) -> str:
-    raw = text.encode() if isinstance(text, str) else text
-    return base64.b64encode(raw).decode()
-
-
 MALFORMED_IDS = [
     pytest.param("garbage", id="not_base64"),
     pytest.param("", id="empty"),
@@ -508,7 +502,7 @@ MALFORMED_IDS = [
 def assert_null_node_without_server_error(answer) -> None:
     assert answer.status in (200, 400), answer.body
     assert "INTERNAL_SERVER_ERROR" not in answer.codes, answer.body
-    assert set(answer.codes) <= {"BAD_USER_INPUT"}, answer.body  # API.md: null or BAD_USER_INPUT
+    assert set(answer.codes) <= {"BAD_USER_INPUT"}, answer.body  # docs/api.md: null or BAD_USER_INPUT
     assert (answer.data or {}).get("node") is None
 
 

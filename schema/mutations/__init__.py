@@ -1,5 +1,5 @@
 from .auth import Login, Logout, Signup
-from .events import CreateEvent, DeleteEvent, Rsvp, UpdateEvent
+from .events import CreateEvent, DeleteEvent, SetRsvp, UpdateEvent
 from .exports import RequestEventsExport
 from .friends import RemoveFriend, RespondToFriendRequest, SendFriendRequest
 
@@ -11,8 +11,8 @@ __all__ = [
     "RemoveFriend",
     "RequestEventsExport",
     "RespondToFriendRequest",
-    "Rsvp",
     "SendFriendRequest",
+    "SetRsvp",
     "Signup",
     "UpdateEvent",
 ]

@@ -62,7 +62,13 @@ class DeleteEvent(CalendarMutation):
         return cls(deleted_id=id)
 
 
-class Rsvp(EventPayloadMixin, CalendarMutation):
+# The `rsvp` mutation, named apart from the Rsvp model. No docstring: graphene would publish
+# it as the payload's description. Its types keep the names clients know: graphene derives
+# RsvpInput and RsvpPayload from Meta.name, not from the class's name.
+class SetRsvp(EventPayloadMixin, CalendarMutation):
+    class Meta:
+        name = "RsvpPayload"
+
     class Input:
         event_id = graphene.ID(required=True)
         status = RsvpStatus(description="null clears the viewer's RSVP.")
@@ -73,4 +79,4 @@ class Rsvp(EventPayloadMixin, CalendarMutation):
         return cls(event=services.set_rsvp(viewer, pk, status))
 
 
-__all__ = ["CreateEvent", "DeleteEvent", "Rsvp", "UpdateEvent"]
+__all__ = ["CreateEvent", "DeleteEvent", "SetRsvp", "UpdateEvent"]

@@ -4,6 +4,7 @@ import graphene
 
 from calendarapp.models import User
 from loaders.events import EventCountByOwnerIdLoader, EventsByOwnerIdLoader
+from loaders.filters import EventFilter, FriendFilter
 from loaders.users import (
     FriendCountByUserIdLoader,
     FriendsByUserIdLoader,
@@ -11,7 +12,7 @@ from loaders.users import (
     MutualFriendCountByUserIdLoader,
 )
 
-from ..errors import BadUserInput
+from ..filters import filters, search_argument, visibility_argument
 from ..pagination import CountableConnection, connection_field, page_request
 from ..scalars import Date, DateTime
 from ..windows import event_window
@@ -19,22 +20,18 @@ from .common import batched
 from .node import Node
 from .rows import RowAwareObjectType
 
-# Longer than any username (150) or display name (100), a search could match nothing; and SQLite
-# refuses a LIKE pattern over 50,000 bytes outright.
-SEARCH_MAX_LENGTH = 150
-
 
 def friends_arguments(context, first=None, after=None, search=None) -> tuple:
-    """(search, PageRequest) of `friends`: the search trimmed (none if blank) and bounded."""
-    search = (search or "").strip() or None
-    if search is not None and len(search) > SEARCH_MAX_LENGTH:
-        raise BadUserInput(f"search may be at most {SEARCH_MAX_LENGTH} characters.", field="search")
-    return search, page_request(first, after)
+    """(Filters, PageRequest) of `friends`."""
+    return filters(FriendFilter, search=search), page_request(first, after)
 
 
-def events_arguments(context, date=None, from_=None, to=None, first=None, after=None) -> tuple:
-    """(start, end, PageRequest) of `events`: the window in UTC, then the page."""
-    return (*event_window(context.viewer, date, from_, to), page_request(first, after))
+def events_arguments(
+    context, date=None, from_=None, to=None, search=None, visibility=None, first=None, after=None
+) -> tuple:
+    """(start, end, Filters, PageRequest) of `events`: the window in UTC, the filters, the page."""
+    window = event_window(context.viewer, date, from_, to)
+    return (*window, filters(EventFilter, search=search, visibility=visibility), page_request(first, after))
 
 
 def event_count_arguments(context, date=None) -> tuple:
@@ -58,7 +55,7 @@ class UserType(RowAwareObjectType):
     friends = connection_field(
         lambda: UserConnection,
         description="Ordered by displayName, then id. Listed to the user and their friends only.",
-        search=graphene.String(description="Part of a display name or username, any case."),
+        search=search_argument("the display name or the username"),
     )
     events = connection_field(
         lambda: EventConnection,
@@ -66,6 +63,8 @@ class UserType(RowAwareObjectType):
         date=Date(description="Events overlapping this day in the viewer's time zone."),
         from_=DateTime(name="from", description="Events overlapping [from, to)."),
         to=DateTime(),
+        search=search_argument("the title or the location"),
+        visibility=visibility_argument(),
     )
     event_count = graphene.Int(required=True, date=Date())
 
