@@ -8,6 +8,8 @@ GUNICORN_TIMEOUT             seconds before an unresponsive worker is killed, an
 GUNICORN_MAX_REQUESTS        requests before a worker is replaced (default 5000, with jitter)
 GUNICORN_KEEPALIVE           seconds an idle kept-alive connection stays open (default 75)
 PORT                         where to listen (default 8000)
+PROMETHEUS_MULTIPROC_DIR     where the workers write their metrics, emptied at start (default: a
+                             directory of its own in the temporary directory; config/metrics.py)
 
 Read by the application (config/settings/base.py, config/asgi_bridge.py):
 DJANGO_THREADS               threads running Django in each worker (default 2); each keeps its
@@ -23,6 +25,8 @@ REQUEST_DEADLINE_SECONDS     no request works longer than this, counted from its
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 
 def env_int(name: str, default: int) -> int:
@@ -85,15 +89,37 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # The platform's router terminates TLS and says so in X-Forwarded-Proto.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+# Prometheus metrics (config/metrics.py) in prometheus-client's multiprocess mode: each worker
+# writes its figures to files in this directory and /metrics adds them up. Set here, before
+# the application is loaded (preload_app), since prometheus-client chooses its mode on import;
+# one directory per master, so that two servers on one machine never add up each other's.
+METRICS_DIR_DEFAULT = os.path.join(tempfile.gettempdir(), f"calendar-metrics-{os.getpid()}")
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", METRICS_DIR_DEFAULT)
 
 
 def on_starting(server):
     """Refuse to start when the application would wait for a request body longer than
     gunicorn does (config/asgi_bridge.py says why). With preload_app the application is
-    already loaded; gunicorn prints the RuntimeError's message and exits."""
+    already loaded; gunicorn prints the RuntimeError's message and exits. Then empty the
+    metrics' directory: files a previous server left would add their counts to ours."""
     check = getattr(server.app.wsgi(), "check_worker_timeout", None)
     if check is not None:
         check(server.cfg.timeout)
+    metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    os.makedirs(metrics_dir)
+
+
+def child_exit(server, worker):
+    """A dead worker's memory leaves the metrics (its counts stay: they happened)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if os.environ["PROMETHEUS_MULTIPROC_DIR"] == METRICS_DIR_DEFAULT:
+        shutil.rmtree(METRICS_DIR_DEFAULT, ignore_errors=True)
 
 
 def post_fork(server, worker):

@@ -15,6 +15,7 @@ from collections.abc import Callable, Hashable, Sequence
 from functools import partial
 from typing import Any, ClassVar
 
+from config import metrics
 from config.deadline import Deadline, DeadlineExceeded
 
 from .future import Future
@@ -148,6 +149,7 @@ class DataLoader:
         keys = [*queue, *extra_keys]
         if not keys:
             return
+        metrics.loader_batch(type(self), len(keys))
         try:
             values = self.batch_load(keys)
             if len(values) != len(keys):
