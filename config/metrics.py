@@ -147,8 +147,9 @@ RECENT = dt.timedelta(hours=1)
 
 
 class ExportJobsCollector:
-    """Export jobs by status now, the age of the oldest pending and running job, and the jobs
-    finished in the last hour by how (one GROUP BY on the (status, updated_at) index)."""
+    """Export jobs by status now; how long the oldest PENDING job has waited since it was
+    requested, and the oldest RUNNING one since it started (or was sent again by the sweep,
+    calendarapp.exports.sweep); the jobs finished in the last hour, by how. One GROUP BY."""
 
     def collect(self) -> Iterator[Metric]:
         from django.db.models import Count, Min, Q
@@ -162,7 +163,8 @@ class ExportJobsCollector:
                 .values("status")
                 .annotate(
                     jobs=Count("id"),
-                    oldest=Min("updated_at"),
+                    requested=Min("created_at"),
+                    changed=Min("updated_at"),
                     recent=Count("id", filter=Q(updated_at__gte=now - RECENT)),
                 )
             )
@@ -173,7 +175,8 @@ class ExportJobsCollector:
         jobs = GaugeMetricFamily("calendar_export_jobs", "Export jobs by status, now.", labels=["status"])
         oldest = GaugeMetricFamily(
             "calendar_export_jobs_oldest_age_seconds",
-            "Seconds since the oldest PENDING or RUNNING export job last changed (0: none).",
+            "Seconds the oldest PENDING export job has waited since requested, the oldest RUNNING one "
+            "since it started (0: none).",
             labels=["status"],
         )
         finished = GaugeMetricFamily(
@@ -181,11 +184,13 @@ class ExportJobsCollector:
             "Export jobs that became DONE or FAILED in the last hour.",
             labels=["status"],
         )
+        since = {ExportJob.Status.PENDING: "requested", ExportJob.Status.RUNNING: "changed"}
         for status in ExportJob.Status.values:
-            row = by_status.get(status) or {"jobs": 0, "oldest": None, "recent": 0}
+            row = by_status.get(status, {"jobs": 0, "requested": None, "changed": None, "recent": 0})
             jobs.add_metric([status], row["jobs"])
-            if status in (ExportJob.Status.PENDING, ExportJob.Status.RUNNING):
-                oldest.add_metric([status], (now - row["oldest"]).total_seconds() if row["oldest"] else 0)
+            if status in since:
+                moment = row[since[status]]
+                oldest.add_metric([status], (now - moment).total_seconds() if moment else 0)
             else:
                 finished.add_metric([status], row["recent"])
         yield from (jobs, oldest, finished)

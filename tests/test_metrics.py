@@ -237,13 +237,16 @@ def scraped(body: str) -> dict[tuple[str, tuple], float]:
     }
 
 
-def test_export_jobs_are_counted_by_status_at_each_scrape_with_the_oldest_unfinished_ones_age(world):
+def test_export_jobs_are_counted_by_status_at_each_scrape_with_how_long_the_oldest_has_waited(world):
     ada = world.user("ada")
     week = {"owner": ada, "date_from": dt.date(2026, 11, 23), "date_to": dt.date(2026, 11, 29)}
     statuses = ["PENDING", "PENDING", "RUNNING", "DONE", "DONE", "DONE", "FAILED"]
     jobs = [ExportJob.objects.create(status=status, **week) for status in statuses]
     now = timezone.now()
-    ExportJob.objects.filter(pk=jobs[0].pk).update(updated_at=now - dt.timedelta(minutes=20))
+    # Requested 20 minutes ago, sent again by the sweep a minute ago: it has waited 20 minutes.
+    ExportJob.objects.filter(pk=jobs[0].pk).update(
+        created_at=now - dt.timedelta(minutes=20), updated_at=now - dt.timedelta(minutes=1)
+    )
     ExportJob.objects.filter(pk=jobs[2].pk).update(updated_at=now - dt.timedelta(minutes=5))
     ExportJob.objects.filter(pk=jobs[3].pk).update(updated_at=now - dt.timedelta(hours=3))  # finished long ago
     status, body, _ = scrape()
