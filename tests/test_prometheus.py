@@ -6,6 +6,7 @@ exactly, added up across both workers."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -17,15 +18,19 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from graphql import OperationDefinitionNode, parse
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
 
 from bench.http_load import HOST, OPENER, django_env, free_port, graphql_request, stop, web_server, worker_pids
 from calendarapp.models import ExportJob
 from tests.celery_worker import database_url_for_workers
 from tests.conftest import utc
-from tests.query_snapshots import read_statements, snapshot_path
+from tests.query_snapshots import SNAPSHOT_DIR, read_statements, snapshot_path
 from tests.test_metrics import HOME_SCREEN
 
+ROOT = Path(__file__).resolve().parent.parent
+ALERT_RULES = ROOT / "docs" / "alerts.yml"
+ALERT_RULE_TESTS = ROOT / "tests" / "prometheus" / "alerts_test.yml"
 METRICS_TOKEN = "the-end-to-end-tests-metrics-token-0123456789"
 SCRAPE_SECONDS = 1
 FIGURES_TIMEOUT = 45
@@ -40,11 +45,12 @@ HOME_SCREEN_BATCHES = {
 }
 
 
-def prometheus_binary() -> str:
-    binary = shutil.which("prometheus")
+def prometheus_binary(name: str = "prometheus") -> str:
+    """Debian's prometheus package's `prometheus` or `promtool`; a missing one fails the test."""
+    binary = shutil.which(name)
     if binary is None:
         pytest.fail(
-            "prometheus is not installed: run scripts/ensure_services.sh (as root it installs Debian's package)"
+            f"{name} is not installed: run scripts/ensure_services.sh (as root it installs Debian's prometheus)"
         )
     return binary
 
@@ -52,13 +58,19 @@ def prometheus_binary() -> str:
 @contextmanager
 def prometheus_scraping(target: str, directory: Path) -> Iterator[str]:
     """A Prometheus server of its own (temporary config and storage, a free port on 127.0.0.1)
-    scraping `target` every second with the metrics token; yields its URL."""
+    scraping `target` every second with the metrics token and evaluating docs/alerts.yml;
+    yields its URL."""
     directory.mkdir()
     config = directory / "prometheus.yml"
     config.write_text(
         json.dumps(  # YAML is a superset of JSON
             {
-                "global": {"scrape_interval": f"{SCRAPE_SECONDS}s", "scrape_timeout": f"{SCRAPE_SECONDS}s"},
+                "global": {
+                    "scrape_interval": f"{SCRAPE_SECONDS}s",
+                    "scrape_timeout": f"{SCRAPE_SECONDS}s",
+                    "evaluation_interval": f"{SCRAPE_SECONDS}s",
+                },
+                "rule_files": [str(ALERT_RULES)],
                 "scrape_configs": [
                     {
                         "job_name": "calendar",
@@ -121,6 +133,18 @@ def figures_when(prometheus: str, expected: dict[str, dict[str, float]]) -> dict
         figures = {promql: query(prometheus, promql) for promql in expected}
         if figures == expected or time.monotonic() > deadline:
             return figures
+        time.sleep(0.5)
+
+
+def rule_health(prometheus: str) -> dict[str, str]:
+    """Each rule's health once every rule has been evaluated (docs/alerts.yml loaded and run)."""
+    deadline = time.monotonic() + FIGURES_TIMEOUT
+    while True:
+        with OPENER.open(f"{prometheus}/api/v1/rules", timeout=10) as answer:
+            groups = json.loads(answer.read())["data"]["groups"]
+        health = {rule["name"]: rule["health"] for group in groups for rule in group["rules"]}
+        if (health and "unknown" not in health.values()) or time.monotonic() > deadline:
+            return health
         time.sleep(0.5)
 
 
@@ -209,6 +233,37 @@ def test_prometheus_scrapes_the_figures_of_both_workers_exactly(world, tmp_path)
             }
             figures = figures_when(prometheus, expected)
             rss = query(prometheus, "calendar_web_worker_rss_bytes")
+            rules = rule_health(prometheus)
+            above_snapshot = query(prometheus, 'ALERTS{alertname="CalendarSqlStatementsAboveSnapshot"}')
     assert figures == expected
+    assert set(rules.values()) == {"ok"}, rules  # every rule evaluates on the real series without error
+    assert above_snapshot == {}
     [(_, worker_rss)] = rss.items()
     assert 20 * 2**20 < worker_rss < 2**31, rss  # a Django worker's memory, in bytes
+
+
+def test_the_alert_rules_pass_promtools_check_and_their_unit_tests():
+    """docs/alerts.yml is valid, and each alert fires on the synthetic series of
+    tests/prometheus/alerts_test.yml as expected (and only then)."""
+    promtool = prometheus_binary("promtool")
+    for command in (["check", "rules", str(ALERT_RULES)], ["test", "rules", str(ALERT_RULE_TESTS)]):
+        checked = subprocess.run([promtool, *command], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+SNAPSHOT_RULE = re.compile(r'label_replace\(vector\((\d+)\), "operation", "(\w+)", "", ""\)')
+
+
+def test_the_alert_rules_snapshot_figures_are_the_committed_snapshots():
+    """Every query operation of the app has its PostgreSQL snapshot's statement count in
+    docs/alerts.yml (update both together after `make update-snapshots`)."""
+    in_rules = {name: int(count) for count, name in SNAPSHOT_RULE.findall(ALERT_RULES.read_text())}
+    committed = {}
+    for path in sorted(settings.GRAPHQL_OPERATIONS_DIR.glob("*.graphql")):
+        [operation] = [
+            node for node in parse(path.read_text()).definitions if isinstance(node, OperationDefinitionNode)
+        ]
+        if operation.operation.value == "query":
+            snapshot = SNAPSHOT_DIR / "postgresql" / f"{path.stem}.sql"
+            committed[operation.name.value] = len(read_statements(snapshot))
+    assert in_rules == committed
