@@ -109,12 +109,14 @@ def loader_batch(loader_class: type, keys: int) -> None:
 
 def count_errors(body: Any) -> None:
     """An answer's body (an operation's, or a batch's list of them) is about to be sent."""
-    for answer in body if isinstance(body, list) else (body,):
-        for error in answer.get("errors") or () if isinstance(answer, dict) else ():
+    for answer in body if isinstance(body, list) else [body]:
+        for error in answer.get("errors") or ():
             ERRORS.labels(error_label((error.get("extensions") or {}).get("code"))).inc()
 
 
 # --- bounded labels ---------------------------------------------------------------------------
+# (The schema's modules are imported at first use: loaders/base.py imports this module, and
+# stays importable before Django's apps are ready.)
 
 
 def operation_label(names: list[str | None]) -> str:
