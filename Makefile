@@ -1,10 +1,13 @@
 # Everyday commands. On a fresh machine `make serve` and `make test` set everything up first.
 #
-#   make serve [PORT=8000]     demo server on http://127.0.0.1:8000/graphql (user power, password demo)
+#   make serve [PORT=8000]     demo server on http://127.0.0.1:8000/graphql (user power, password demo); prints
+#                              a token, GraphiQL opens on the home screen with it; the demo data is seeded the
+#                              first time and kept after (RESEED=1 seeds it again, with FRIENDS=50 friends)
 #   make test [ARGS="-k x"]    the whole suite on SQLite, then on PostgreSQL
 #   make differential          the differential suite alone (both execution paths compared), SQLite then PostgreSQL
 #   make lint                  ruff check + ruff format --check
 #   make update-snapshots      rewrite the committed query-count snapshots (SQLite and PostgreSQL)
+#   make schema                rewrite schema.graphql, the committed SDL, from the schema (commit its diff)
 #   make bench                 the benchmarks (PostgreSQL), then docs/benchmarks.md, .png and the README's figures
 #   make bench-ci              the small bench CI runs: asserts SQL counts and answers, never times
 #   make load                  sustained load on the web process (PostgreSQL, Redis), then docs/load.md
@@ -17,6 +20,7 @@ SHELL := /bin/bash
 
 VENV    ?= .venv
 FRIENDS ?= 50
+RESEED  ?=
 PORT    ?= 8000
 PG_URL  ?= postgres://root@127.0.0.1:5432/test
 ARGS    ?=
@@ -44,7 +48,7 @@ WRK   := $(or $(shell command -v wrk),/usr/bin/wrk)
 unexport DATABASE_URL DJANGO_SETTINGS_MODULE
 
 .DEFAULT_GOAL := help
-.PHONY: help venv services serve test differential lint update-snapshots bench bench-ci faults faults-ci load load-ci clean
+.PHONY: help venv services serve test differential lint update-snapshots schema bench bench-ci faults faults-ci load load-ci clean
 
 # help: list the targets (the comment block at the top of this file).
 help:
@@ -66,11 +70,18 @@ venv: $(STAMP)
 services:
 	@scripts/ensure_services.sh
 
-# serve: migrate the SQLite database, reseed the demo data and run the development server.
+# serve: migrate the SQLite database, seed the demo data unless user power exists (RESEED=1
+# deletes it and seeds again), print a new token for power and run the development server,
+# whose GraphiQL opens on the home screen with that token in its Headers tab (DEBUG only).
 serve: $(STAMP)
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo --friends $(FRIENDS) --reset
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	$(PY) manage.py seed_demo --friends $(FRIENDS) $(if $(RESEED),--reset,--if-missing)
+	@token=$$($(PY) manage.py demo_token) || exit 1; \
+	echo; \
+	echo "GraphiQL: http://127.0.0.1:$(PORT)/graphql opens on the home screen as power, with this token:"; \
+	echo "  Authorization: Bearer $$token"; \
+	echo; \
+	GRAPHIQL_TOKEN=$$token exec $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # run_pytest(label, environment): one pytest run with $(PYTEST_ARGS), inside a recipe that
 # started with `status=0`; records a failure in status, and counts "no tests collected"
@@ -108,6 +119,11 @@ update-snapshots: $(STAMP) services
 	$(call run_pytest,PostgreSQL,DATABASE_URL='$(PG_URL)'); \
 	exit $$status
 
+# schema: rewrite schema.graphql from the graphene schema (tests/test_schema_file.py fails until
+# the file and the schema agree; reviewers read API changes in its diff).
+schema: $(STAMP)
+	$(PY) manage.py schema_sdl
+
 # lint: ruff's checks and formatting, both reported even when the first one fails.
 lint: $(STAMP)
 	@status=0; \
@@ -130,7 +146,8 @@ $(WRK):
 # one-statement floor, then delta sync; bench-output/inprocess.json), the Procfile's web process
 # under wrk against the floor's HTTP endpoint (bench/urls.py) at 100 and 1,000 friends with a
 # 10,000-request memory soak (http.json), a profile of the home screen at 1,000 friends
-# (profile.json), the fixed cost of a request (fixed_cost.json), a CSV export of 1,000 and
+# (profile.json), the fixed cost of a request (fixed_cost.json), the home screen at 100 friends with
+# OpenTelemetry's tracing off and on (tracing_overhead.json), a CSV export of 1,000 and
 # 100,000 events through a real worker (export_memory.json: its peak memory), then the report:
 # docs/benchmarks.md and .png, and the README's headline figures, against issue 12's "before"
 # (bench/baseline-issue12.json; `python -m bench.baseline` after a run makes that run the before).
@@ -139,6 +156,7 @@ bench: $(BENCH_STAMP) services $(WRK)
 	$(PY) -m bench.http_load --database-url '$(BENCH_HTTP_URL)' $(BENCH_HTTP_ARGS)
 	$(PY) -m bench.profile --database-url '$(BENCH_URL)'
 	$(PY) -m bench.fixed_cost --database-url '$(BENCH_URL)'
+	$(PY) -m bench.tracing_overhead --database-url '$(BENCH_URL)'
 	$(PY) -m bench.export_memory --database-url '$(BENCH_EXPORT_URL)'
 	$(PY) -m bench.report
 

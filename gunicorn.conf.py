@@ -24,6 +24,7 @@ REQUEST_DEADLINE_SECONDS     no request works longer than this, counted from its
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import tempfile
@@ -98,11 +99,15 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", METRICS_DIR_DEFAULT)
 
 
 def on_starting(server):
-    """Refuse to start when the application would wait for a request body longer than
-    gunicorn does (config/asgi_bridge.py says why). With preload_app the application is
-    already loaded; gunicorn prints the RuntimeError's message and exits. Then empty the
-    metrics' directory: files a previous server left would add their counts to ours."""
-    check = getattr(server.app.wsgi(), "check_worker_timeout", None)
+    """Refuse to start what could not serve: a WSGI application under the asyncio worker, or
+    an application that would wait for a request body longer than gunicorn does
+    (config/asgi_bridge.py says why). With preload_app the application is already loaded;
+    gunicorn prints the RuntimeError's message and exits. Then empty the metrics' directory:
+    files a previous server left would add their counts to ours."""
+    application = server.app.wsgi()
+    if server.cfg.worker_class_str == worker_class and not is_asgi(application):
+        raise RuntimeError(WSGI_UNDER_ASGI.format(app=server.app.app_uri))
+    check = getattr(application, "check_worker_timeout", None)
     if check is not None:
         check(server.cfg.timeout)
     metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
@@ -120,6 +125,23 @@ def child_exit(server, worker):
 def on_exit(server):
     if os.environ["PROMETHEUS_MULTIPROC_DIR"] == METRICS_DIR_DEFAULT:
         shutil.rmtree(METRICS_DIR_DEFAULT, ignore_errors=True)
+
+
+# `gunicorn config.wsgi`, as Heroku's Django guide writes it, would start and then answer every
+# request with a 500 (the asyncio worker calls the application with ASGI's three arguments).
+# It is refused rather than served by a thread worker, which would bring back what the asyncio
+# worker was chosen to prevent (a few slow clients stopping the server: see worker_class above).
+WSGI_UNDER_ASGI = (
+    "{app} is a WSGI application, and this server runs gunicorn's asyncio worker, which serves "
+    "ASGI applications only: start it with `gunicorn config.asgi` (the Procfile's web line). "
+    "config.asgi is Django's same application, behind a bridge that reads each request whole "
+    "before Django sees it, so slow clients cannot tie up a worker."
+)
+
+
+def is_asgi(application) -> bool:
+    """An ASGI application: an async function, or an object whose __call__ is one."""
+    return inspect.iscoroutinefunction(application) or inspect.iscoroutinefunction(type(application).__call__)
 
 
 def post_fork(server, worker):

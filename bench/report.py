@@ -740,6 +740,40 @@ def fixed_cost_section(extra: Extra) -> list[str]:
     return lines
 
 
+def tracing_section(extra: Extra) -> list[str]:
+    tracing, source = extra.data, extra.source
+    lines = ["## What tracing costs (bench/tracing_overhead.py)", ""]
+    if not tracing:
+        missing = "Not measured (bench-output/tracing_overhead.json is missing): `python -m bench.tracing_overhead`."
+        return [*lines, missing]
+    spans, off = tracing["spans_per_request"], tracing["off"]
+    lines += [
+        f"The home screen at {number(tracing['friends'])} friends in-process through Django's whole handler, "
+        "with OpenTelemetry's tracing (config/tracing.py) off and on; one block of requests of each way in turn "
+        f"({tracing['rounds']} rounds of {tracing['requests']} requests; a block's ms per request include exporting "
+        "its spans; medians over the rounds, and of each round's ratio to *off*). "
+        f"{load_average(tracing)} From {source}.",
+        "",
+        *table(
+            ["tracing", "median ms", "÷ off"],
+            ([way, number(f["median_ms"], 2), ratio_of(f)] for way, f in tracing["ways"].items()),
+        ),
+        "",
+        f"On, a home screen makes {spans['all']} spans: {spans['request']} request, {spans['operation']} operation, "
+        f"{spans['loader batch']} loader batches, {spans['SQL']} SQL statements. Off, nothing is installed: "
+        f"a request's only extra work is {off['hook_checks_per_request']} checks of `tracing.tracer` "
+        f"({number(off['check_ns'], 1)} ns each, {off['share_of_request']:.1e} of the request); "
+        "*off again* shows the noise between two identical ways.",
+    ]
+    return lines
+
+
+def ratio_of(figures: dict[str, Any]) -> str:
+    """A way's ratio to tracing off, to the thousandth: the differences are a few percent."""
+    ratio = figures.get("ratio_to_off")
+    return "–" if ratio is None else f"{ratio:.3f}×"
+
+
 def before_after_section(results: Results, http: Extra, baseline: dict | None) -> list[str]:
     """Every figure the baseline keeps against this run's: ours, the floor and their ratio."""
     lines = ["## Before → after (issue 12)", ""]
@@ -831,6 +865,7 @@ class Inputs:
     fixed_cost: Extra
     profile: Extra
     baseline: dict | None
+    tracing: Extra = Extra(None, "", False)
 
     @classmethod
     def read(cls, folder: Path, baseline_file: Path) -> Inputs | None:
@@ -843,6 +878,7 @@ class Inputs:
             fixed_cost=load_extra(folder / "fixed_cost.json", run),
             profile=load_extra(folder / "profile.json", run),
             baseline=load_json(baseline_file),
+            tracing=load_extra(folder / "tracing_overhead.json", run),
         )
 
 
@@ -859,6 +895,7 @@ def render_markdown(inputs: Inputs) -> str:
         data_section(run),
         http_section(inputs.http),
         fixed_cost_section(inputs.fixed_cost),
+        tracing_section(inputs.tracing),
         profile_section(inputs.profile),
         violations_section(run),
     ]

@@ -1,4 +1,4 @@
-"""Delta sync (`changes(since:, first:)` in ../shared/API.md): the change sequence and
+"""Delta sync (`changes(since:, first:)` in docs/api.md): the change sequence and
 the one statement that reads a page of changes.
 
 **The sequence.** Every transaction that changes what a sync client may hold (an event

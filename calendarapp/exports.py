@@ -1,4 +1,4 @@
-"""CSV exports of a user's own events (`requestEventsExport` in ../shared/API.md).
+"""CSV exports of a user's own events (`requestEventsExport` in docs/api.md).
 
 Requesting one validates the range of days and creates a PENDING `ExportJob`; the job
 is queued once the request's transaction commits, so a worker never looks for a job it

@@ -1,4 +1,4 @@
-"""Who sees what: the visibility rules of ../shared/API.md, written once.
+"""Who sees what: the visibility rules of docs/api.md, written once.
 
 Every path that reads events or friend requests (types, `node`, connections,
 loaders, mutations) starts from these querysets; none repeats the rule.

@@ -6,10 +6,13 @@ import os
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
+from config import tracing
 from config.asgi_bridge import BufferedWSGIBridge
 from config.runtime import tune_garbage_collector
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
+# Before Django's handler loads its middleware: tracing adds the request span's.
+tracing.install_from_environment("calendar-api")
 
 application = BufferedWSGIBridge(
     get_wsgi_application(),

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
-from config import metrics
+from config import metrics, tracing
 from schema.instrumentation import SqlRecorder
 
 logger = logging.getLogger("calendar.request")
@@ -53,6 +53,8 @@ class RequestLogMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.request_id = request_id_for(request)
+        if tracing.tracer is not None:
+            tracing.tag_request(request.request_id)
         rss_before = current_rss_kb()
         started = time.perf_counter()
         sql = SqlRecorder()

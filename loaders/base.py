@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable, Sequence
 from functools import partial
 from typing import Any, ClassVar
 
-from config import metrics
+from config import metrics, tracing
 from config.deadline import Deadline, DeadlineExceeded
 
 from .future import Future
@@ -151,7 +151,7 @@ class DataLoader:
             return
         metrics.loader_batch(type(self), len(keys))
         try:
-            values = self.batch_load(keys)
+            values = self.batch_load(keys) if tracing.tracer is None else tracing.traced_batch(self, keys)
             if len(values) != len(keys):
                 raise RuntimeError(f"{type(self).__name__} returned {len(values)} values for {len(keys)} keys")
         except Exception as error:

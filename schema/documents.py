@@ -19,7 +19,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from django.conf import settings
@@ -88,7 +88,7 @@ def _persisted_document(key: DocumentKey) -> PreparedDocument:
 def _prepare_and_keep(key: DocumentKey, query: str) -> PreparedDocument:
     prepared = prepare(query, key.shows_schema)
     documents.put(key, prepared)
-    return prepared
+    return replace(prepared, from_cache=False)
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,9 @@ class PreparedDocument:
     document: DocumentNode | None
     errors: tuple[GraphQLError, ...] = ()
     costs: Mapping[str | None, limits.OperationCost] = field(default_factory=dict)
+    # False on the copy handed out by the lookup that prepared it (a cache miss); the kept
+    # one says True, as it will be found in the cache from then on.
+    from_cache: bool = True
 
     def cost_of(self, operation: OperationDefinitionNode) -> limits.OperationCost:
         return self.costs[operation.name.value if operation.name else None]

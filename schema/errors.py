@@ -1,4 +1,4 @@
-"""Error codes of the API (see ../shared/API.md) and how every error gets one.
+"""Error codes of the API (see docs/api.md) and how every error gets one.
 
 Resolvers raise `APIError` subclasses, or Django's ValidationError /
 PermissionDenied / ObjectDoesNotExist and calendarapp's TooSoon from the model layer;

@@ -1,5 +1,13 @@
-"""Counting and timing the SQL an operation runs (the `extensions.debug` block
-in DEBUG, and the SQL console log when GRAPHQL_LOG_SQL is on)."""
+"""Counting and timing the SQL a request runs: the `extensions.debug` block in DEBUG, the
+request log's `sql_count` (config/request_log.py), and the SQL console log when
+GRAPHQL_LOG_SQL is on.
+
+`extensions.debug.sqlCount` counts what the committed snapshots (tests/snapshots) and the
+README count: every statement of the request, its authentication included. The first answer
+of a request carries the statements run before any operation (reading the token or the
+session), each answer those run since the previous one, so the answers of a batch add up to
+the request's total, which is the request log's `sql_count`.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +34,7 @@ class SqlRecorder:
         self.seconds = 0.0
         self.log_statements = log_statements
         self._slowest: list[tuple[float, int, str]] = []
+        self._reported = (0, 0.0)  # count and seconds already given to an answer
 
     def __call__(self, execute, sql, params, many, context):
         started = time.perf_counter()
@@ -52,8 +61,11 @@ class SqlRecorder:
             for seconds, _, sql in sorted(self._slowest, reverse=True)
         ]
 
-    def as_extension(self) -> dict:
-        return {"sqlCount": self.count, "sqlTimeMs": round(self.seconds * 1000, 3)}
+    def unreported(self) -> dict:
+        """`extensions.debug` for the statements no answer has reported yet."""
+        count, seconds = self._reported
+        self._reported = (self.count, self.seconds)
+        return {"sqlCount": self.count - count, "sqlTimeMs": round((self.seconds - seconds) * 1000, 3)}
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""Automatic persisted queries, Apollo's protocol (../shared/API.md, Transport).
+"""Automatic persisted queries, Apollo's protocol (docs/api.md, Transport).
 
 A client sends `extensions.persistedQuery = {"version": 1, "sha256Hash": <hex>}`, first
 without the query. When the server does not know the hash it answers the error

@@ -64,12 +64,19 @@ class OperationResult:
     operation_name: str | None = None
     # Seconds the client should wait before trying again (a rate limit), for Retry-After.
     retry_after: int | None = None
+    # Whether its document came from the process's cache (False: prepared now; None: refused
+    # before a document was looked up), for the operation's trace span.
+    document_cached: bool | None = None
+
+    @property
+    def error_codes(self) -> list[str | None]:
+        """The `extensions.code` of each error in the answer, in order."""
+        return [(error.get("extensions") or {}).get("code") for error in self.body.get("errors") or ()]
 
     @property
     def rate_limited(self) -> bool:
         """Whether a rate limit refused the operation or any of its fields (a login)."""
-        codes = ((error.get("extensions") or {}).get("code") for error in self.body.get("errors") or ())
-        return RATE_LIMITED in codes
+        return RATE_LIMITED in self.error_codes
 
 
 def refused(message: str, status: int = 400, code: str = BAD_REQUEST) -> OperationResult:
@@ -97,6 +104,7 @@ def run_operation(
         return refused(refusal.message, refusal.status, refusal.code)
     if prepared.document is None:
         result = OperationResult({"errors": [format_error(error, BAD_REQUEST) for error in prepared.errors]}, 400)
+        result.document_cached = prepared.from_cache
         return _for_audience(result, shows_schema)
     operation = get_operation_ast(prepared.document, operation_name)
     refusal = _refusal_of(operation, operation_name, allow_mutations)
@@ -112,6 +120,7 @@ def run_operation(
         persisted_queries.register(query_hash, query, context.client)
     result = refusal or _execute(prepared.document, operation, variables, operation_name, context)
     result.operation_name = operation.name.value if operation and operation.name else operation_name
+    result.document_cached = prepared.from_cache
     return _for_audience(result, shows_schema)
 
 

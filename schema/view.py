@@ -19,7 +19,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 
-from config import metrics
+from config import metrics, tracing
 from config.asgi_bridge import ANSWER_DELAY
 from config.deadline import Deadline, DeadlineExceeded
 
@@ -33,7 +33,8 @@ from .errors import (
     database_failure_message,
     error_body,
 )
-from .instrumentation import recording_sql
+from .graphiql import opening_props
+from .instrumentation import SqlRecorder, recording_sql
 from .persisted_queries import MalformedPersistedQuery, requested_hash
 from .pipeline import OperationResult, refused, run_operation
 
@@ -79,27 +80,29 @@ class GraphQLView(View):
 
     @method_decorator(ensure_csrf_cookie)
     def graphiql(self, request: HttpRequest) -> HttpResponse:
-        return render(request, "graphiql.html", {"graphql_url": request.path})
+        return render(request, "graphiql.html", {"graphql_url": request.path, "opening": opening_props()})
 
     def answer(self, request: HttpRequest, read_operations, via_get: bool) -> HttpResponse:
-        try:
-            with recording_sql() as sql:
+        # One recorder for the whole request: each answer's `extensions.debug` reports the
+        # statements since the previous answer, so the first one counts the authentication.
+        with recording_sql() as sql:
+            try:
                 operations, is_batch = read_operations()
                 credentials = authenticate(request)
-        except RequestError as error:
-            # Refused before the token is looked up (no SQL): only a malformed header is known.
-            response = json_response(with_debug(error_body(error.message, error.code), sql), status=error.status)
-            return challenge(response, malformed_header(request))
-        except CsrfRejected as rejection:
-            body = error_body(f"CSRF check failed: {rejection}", FORBIDDEN)
-            return json_response(with_debug(body, sql), status=403)
-        except DatabaseDriverError as error:  # e.g. PostgreSQL restarting while the token is looked up
-            message = database_failure_message(error)
-            if message is None:
-                raise
-            logger.warning("Database failure before the operations ran: %s", error)
-            return json_response(error_body(message, INTERNAL_SERVER_ERROR), status=503)
-        results = self.run_all(request, operations, credentials, via_get)
+            except RequestError as error:
+                # Refused before the token is looked up (no SQL): only a malformed header is known.
+                response = json_response(with_debug(error_body(error.message, error.code), sql), status=error.status)
+                return challenge(response, malformed_header(request))
+            except CsrfRejected as rejection:
+                body = error_body(f"CSRF check failed: {rejection}", FORBIDDEN)
+                return json_response(with_debug(body, sql), status=403)
+            except DatabaseDriverError as error:  # e.g. PostgreSQL restarting while the token is looked up
+                message = database_failure_message(error)
+                if message is None:
+                    raise
+                logger.warning("Database failure before the operations ran: %s", error)
+                return json_response(error_body(message, INTERNAL_SERVER_ERROR), status=503)
+            results = self.run_all(request, operations, credentials, via_get, sql)
         request.graphql_operation_names = [result.operation_name for result in results]
         if any(result.rate_limited for result in results):
             # Held back on the event loop (config/asgi_bridge.py): a flood of refused attempts
@@ -116,7 +119,7 @@ class GraphQLView(View):
         return challenge(response, credentials.refusal)
 
     def run_all(
-        self, request: HttpRequest, operations: list[Any], credentials: Credentials, via_get: bool
+        self, request: HttpRequest, operations: list[Any], credentials: Credentials, via_get: bool, sql: SqlRecorder
     ) -> list[OperationResult]:
         """Run the operations in order, sharing their loaders, each only while the request's
         deadline lasts; after an operation that logged out the request's own token or session,
@@ -129,7 +132,9 @@ class GraphQLView(View):
                 results.append(cut_by_deadline(operation, deadline))
                 continue
             context = self.context_class(request, credentials, shared.loaders, deadline)
-            results.append(self.run(operation, context, via_get))
+            result = self.run(operation, context, via_get, sql)
+            with_debug(result.body, sql)
+            results.append(result)
             if context.ended_request_credentials and credentials is not ANONYMOUS:
                 shared.loaders.clear()
                 credentials = ANONYMOUS
@@ -137,22 +142,14 @@ class GraphQLView(View):
         shared.loaders.clear()  # frees the request's rows now rather than at the next GC
         return results
 
-    def run(self, operation: Any, context: RequestContext, via_get: bool) -> OperationResult:
+    def run(self, operation: Any, context: RequestContext, via_get: bool, sql: SqlRecorder) -> OperationResult:
         try:
             request = read_operation(operation)
         except MalformedOperation as problem:
             return refused(str(problem))
-        with recording_sql() as sql:
-            result = run_operation(
-                request.query,
-                request.variables,
-                request.operation_name,
-                context,
-                allow_mutations=not via_get,
-                query_hash=request.query_hash,
-            )
-        with_debug(result.body, sql)
-        return result
+        if tracing.tracer is None:
+            return execute(request, context, via_get)
+        return tracing.traced_operation(execute, sql, request, context, via_get)
 
     def operations_from_body(self, request: HttpRequest) -> tuple[list[Any], bool]:
         content_type = request.content_type or ""
@@ -193,6 +190,18 @@ class GraphQLView(View):
         return operation
 
 
+def execute(request: OperationRequest, context: RequestContext, via_get: bool) -> OperationResult:
+    """Run one operation of the request (a mutation only if it came by POST)."""
+    return run_operation(
+        request.query,
+        request.variables,
+        request.operation_name,
+        context,
+        allow_mutations=not via_get,
+        query_hash=request.query_hash,
+    )
+
+
 # The status of an operation the request's deadline left unstarted (and of a request none of
 # whose operations started): the server ran out of time, the client may try again.
 DEADLINE_STATUS = 503
@@ -206,10 +215,10 @@ def cut_by_deadline(operation: Any, deadline: Deadline) -> OperationResult:
     return OperationResult(body, DEADLINE_STATUS, name if isinstance(name, str) else None)
 
 
-def with_debug(body: dict[str, Any], sql) -> dict[str, Any]:
-    """In DEBUG, every answer says what SQL it cost (`extensions.debug`)."""
+def with_debug(body: dict[str, Any], sql: SqlRecorder) -> dict[str, Any]:
+    """In DEBUG, every answer says what SQL it cost (`extensions.debug`: schema/instrumentation.py)."""
     if settings.DEBUG:
-        body["extensions"] = {**body.get("extensions", {}), "debug": sql.as_extension()}
+        body["extensions"] = {**body.get("extensions", {}), "debug": sql.unreported()}
     return body
 
 

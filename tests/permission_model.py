@@ -1,4 +1,4 @@
-"""Who sees what, as ../shared/API.md words it, in plain Python: the expected side of
+"""Who sees what, as docs/api.md words it, in plain Python: the expected side of
 tests/test_permissions_property.py.
 
 Written from the contract alone. It imports nothing of the server's (least of all

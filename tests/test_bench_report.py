@@ -131,3 +131,25 @@ def test_only_the_readmes_headline_block_is_rewritten(tmp_path: Path):
     assert "old figures" not in text and "commit `abc1234`" in text and "2.5× the floor at 100 friends" in text
     readme.write_text("no block\n")
     assert not report.update_readme(readme, ["x"])
+
+
+def test_the_tracing_section_gives_each_way_against_tracing_off():
+    figures = {
+        "generated_at": "2026-12-07T00:00:00+00:00",
+        "friends": 100,
+        "requests": 10,
+        "rounds": 9,
+        "spans_per_request": {"request": 1, "operation": 1, "loader batch": 6, "SQL": 5, "all": 13},
+        "ways": {
+            "off": {"median_ms": 40.0},
+            "on, spans dropped": {"median_ms": 42.0, "ratio_to_off": 1.05},
+            "off again": {"median_ms": 40.2, "ratio_to_off": 1.005},
+        },
+        "off": {"hook_checks_per_request": 8, "check_ns": 13.2, "share_of_request": 2.6e-06},
+    }
+    lines = report.tracing_section(Extra(figures, "tracing_overhead.json written then", False))
+    assert "| on, spans dropped | 42.00 | 1.050× |" in lines
+    assert "| off again | 40.20 | 1.005× |" in lines
+    assert "a home screen makes 13 spans: 1 request, 1 operation, 6 loader batches, 5 SQL statements" in " ".join(lines)
+    assert "8 checks of `tracing.tracer` (13.2 ns each, 2.6e-06 of the request)" in " ".join(lines)
+    assert report.tracing_section(Extra(None, "", False))[-1].startswith("Not measured")

@@ -1,4 +1,4 @@
-"""Time and paging (API.md, "Scalars", "Connections" and "What the queries mean"):
+"""Time and paging (docs/api.md, "Scalars", "Connections" and "What the queries mean"):
 which events a day or a window selects, in the viewer's time zone and across DST,
 the Date and DateTime scalars, and Relay pagination of every connection."""
 

@@ -7,7 +7,7 @@ Every answer is checked:
 
 - never a 5xx;
 - a JSON object with `data` and/or `errors`, whatever the status;
-- every error carries `extensions.code`, one of the codes of ../shared/API.md, and none is
+- every error carries `extensions.code`, one of the codes of docs/api.md, and none is
   INTERNAL_SERVER_ERROR (the database is up: that code would be an unhandled exception);
 - a mutation answered with an error (refused, failed, or failed below its payload) changed no row
   of any calendarapp table (a content hash of every table, before and after), and one answered

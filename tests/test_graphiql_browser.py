@@ -9,10 +9,12 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from io import StringIO
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
@@ -26,6 +28,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from calendarapp.models import AuthToken, User
+from tests import query_snapshots
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -34,7 +37,10 @@ TIMEOUT = 15
 QUERY_EDITOR = ".graphiql-query-editor .CodeMirror"
 # The Variables and Headers editors share one panel; the one not shown carries `.hidden`.
 TOOL_EDITOR = ".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror"
+VARIABLES_EDITOR = ".graphiql-editor-tool .graphiql-editor:nth-child(1) .CodeMirror"
+HEADERS_EDITOR = ".graphiql-editor-tool .graphiql-editor:nth-child(2) .CodeMirror"
 RESPONSE = ".graphiql-response"
+RESPONSE_EDITOR = ".graphiql-response .CodeMirror"
 EXECUTE = ".graphiql-execute-button"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -233,3 +239,59 @@ def test_other_users_get_graphiql_without_the_schema_when_it_is_for_staff_only(
     result = run_query(browser, "{ __schema { queryType { name } } }", "is for staff only")
     assert '"data"' not in result
     run_query(browser, "{ viewer { username } }", '"username": "carol"')  # queries still run
+
+
+# ------------------------------------------------- a newcomer's first page
+
+
+def seed_demo_data() -> User:
+    call_command("seed_demo", friends=3, events_per_day=2, days=1, stdout=StringIO())
+    return User.objects.get(username="power")
+
+
+def commented_out_login(opening_text: str) -> str:
+    """The login mutation the opening text shows in comments, as a person would uncomment it."""
+    lines = [line.removeprefix("#").strip() for line in opening_text.splitlines()]
+    start = lines.index("mutation {")
+    return " ".join(lines[start : lines.index("}", start) + 1])
+
+
+def test_the_opening_text_logs_in_as_the_demo_user_of_make_serve(browser: WebDriver, live_server) -> None:
+    seed_demo_data()
+    open_graphiql(browser, live_server)
+    opening = editor_text(browser, QUERY_EDITOR)
+    assert "alice" not in opening
+    login = commented_out_login(opening)
+    assert 'username: "power"' in login and 'password: "demo"' in login
+    run_query(browser, login, '"token": "')
+
+
+def test_in_debug_graphiql_opens_on_the_home_screen_as_the_demo_user(browser: WebDriver, live_server, settings) -> None:
+    """`make serve`: DEBUG on, and the demo user's token in GRAPHIQL_TOKEN. The first click
+    runs the home screen as power, and its debug extension counts what the snapshot counts."""
+    power = seed_demo_data()
+    settings.DEBUG = True
+    settings.GRAPHIQL_TOKEN = AuthToken.issue(power)
+    open_graphiql(browser, live_server)
+    home_screen = (settings.GRAPHQL_OPERATIONS_DIR / "home_screen.graphql").read_text()
+    assert editor_text(browser, QUERY_EDITOR).endswith(home_screen)
+    assert json.loads(editor_text(browser, VARIABLES_EDITOR)) == {"date": "2026-11-23"}
+    assert json.loads(editor_text(browser, HEADERS_EDITOR)) == {"Authorization": f"Bearer {settings.GRAPHIQL_TOKEN}"}
+
+    browser.find_element(By.CSS_SELECTOR, EXECUTE).click()  # nothing typed: what the page opened with
+    wait(browser).until(lambda driver: '"sqlCount"' in editor_text(driver, RESPONSE_EDITOR), "no answer shown")
+    result = json.loads(editor_text(browser, RESPONSE_EDITOR))
+    assert result["data"]["viewer"]["displayName"] == "Power User"
+    assert result["data"]["viewer"]["friends"]["totalCount"] == 3
+    snapshot = query_snapshots.read_statements(query_snapshots.snapshot_path("home_screen"))
+    assert result["extensions"]["debug"]["sqlCount"] == len(snapshot)
+    maybe_screenshot(browser)
+
+    # A reload finds the same tab rather than opening another beside it (GraphiQL shows its
+    # tab bar from two tabs on), the token still in its headers.
+    for _ in range(2):
+        browser.refresh()
+        wait_for_editor(browser)
+        wait(browser).until(lambda driver: editor_text(driver, QUERY_EDITOR).endswith(home_screen))
+    assert browser.find_elements(By.CSS_SELECTOR, ".graphiql-tab") == []
+    assert settings.GRAPHIQL_TOKEN in editor_text(browser, HEADERS_EDITOR)

@@ -381,6 +381,39 @@ def test_get_from_a_browser_opens_graphiql_from_local_static_files(gql):
         asset.close()
 
 
+def graphiql_opening(client: Client) -> dict:
+    """The props GraphiQL's page opens its editors with (schema/graphiql.py)."""
+    html = client.get("/graphql", HTTP_ACCEPT="text/html").content.decode()
+    found = re.search(r'<script id="graphiql-opening" type="application/json">(.*?)</script>', html, re.S)
+    assert found, html
+    return json.loads(found.group(1))
+
+
+def test_without_debug_graphiql_opens_without_a_token_or_an_operation_whatever_is_set(gql, settings):
+    """Production: DEBUG is off, so a token in GRAPHIQL_TOKEN (which only the dev settings
+    read) would still never reach the page."""
+    settings.GRAPHIQL_TOKEN = "a-token-that-must-not-show"
+    html = gql.http.get("/graphql", HTTP_ACCEPT="text/html").content.decode()
+    assert "a-token-that-must-not-show" not in html
+    assert set(graphiql_opening(gql.http)) == {"defaultQuery"}
+
+
+def test_in_debug_graphiql_opens_on_the_home_screen_with_the_token_make_serve_gave(gql, settings):
+    settings.DEBUG = True
+    settings.GRAPHIQL_TOKEN = "the-demo-users-token"
+    opening = graphiql_opening(gql.http)
+    home_screen = (settings.GRAPHQL_OPERATIONS_DIR / "home_screen.graphql").read_text()
+    assert opening["query"].endswith(home_screen)
+    assert json.loads(opening["variables"]) == {"date": "2026-11-23"}
+    assert json.loads(opening["headers"]) == {"Authorization": "Bearer the-demo-users-token"}
+
+    settings.GRAPHIQL_TOKEN = ""  # `manage.py runserver` alone: the home screen, and how to log in
+    opening = graphiql_opening(gql.http)
+    assert "headers" not in opening
+    assert opening["query"].endswith(home_screen)
+    assert 'login(input: {username: "power",' in opening["query"]
+
+
 def test_get_with_a_query_and_a_browser_accept_header_answers_json(gql, token):
     response = gql.http.get(
         "/graphql", {"query": "{viewer{username}}"}, HTTP_ACCEPT="text/html", HTTP_AUTHORIZATION=f"Bearer {token}"
@@ -811,14 +844,15 @@ def test_in_debug_an_anonymous_operation_reports_its_exact_sql_count(gql, settin
     assert isinstance(debug["sqlTimeMs"], int | float) and debug["sqlTimeMs"] >= 0
 
 
-def test_in_debug_an_authenticated_operation_counts_the_sql_it_ran(gql, world, alice, token, settings):
+def test_in_debug_an_authenticated_operation_counts_every_statement_its_request_ran(gql, world, alice, token, settings):
+    """The token's lookup included, as the snapshots and the README count (schema/instrumentation.py)."""
     settings.DEBUG = True
     world.befriend(alice, world.user("bob"))
     answer = gql(HOME, {"date": "2026-11-23"}, token=token)
     answer.ok()
     debug = answer.body["extensions"]["debug"]
-    ran = [query for query in answer.queries if not is_token_lookup(query)]
-    assert debug["sqlCount"] == len(ran) > 0
+    assert any(is_token_lookup(query) for query in answer.queries)
+    assert debug["sqlCount"] == len(answer.queries) > 1
     assert debug["sqlTimeMs"] >= 0
 
 
@@ -840,7 +874,8 @@ def test_in_debug_errors_and_each_operation_of_a_batch_carry_the_debug_extension
     )
     counts = [result["extensions"]["debug"]["sqlCount"] for result in batch.body]
     assert counts[2] == 0
-    assert sum(counts) == len([query for query in batch.queries if not is_token_lookup(query)])
+    assert sum(counts) == len(batch.queries)  # the first answer carries the token's lookup
+    assert counts[0] == len(gql(VIEWER, token=token).queries)  # as when VIEWER is sent alone
     assert counts[1] > 0
 
 

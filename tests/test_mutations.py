@@ -1,4 +1,4 @@
-"""Every mutation of API.md through the real endpoint: its success path, each of
+"""Every mutation of docs/api.md through the real endpoint: its success path, each of
 its validation errors (code and `extensions.field`), who may run it, and that a
 failed mutation writes nothing."""
 
@@ -359,7 +359,7 @@ def test_create_event_with_a_naive_datetime_variable_is_bad_user_input(gql, alic
 
 
 def test_create_event_with_a_naive_datetime_literal_is_bad_user_input(gql, alice_token):
-    """API.md: a naive time is BAD_USER_INPUT, however it is written in the operation."""
+    """docs/api.md: a naive time is BAD_USER_INPUT, however it is written in the operation."""
     answer = gql(
         """mutation { createEvent(input: {title: "Lunch", startsAt: "2026-11-23T12:00:00",
              endsAt: "2026-11-23T13:00:00+00:00"}) { event { id } } }""",
@@ -403,7 +403,7 @@ def test_create_event_with_values_of_the_wrong_type_is_bad_user_input(gql, alice
     ids=["naive-start", "words-end", "unknown-visibility", "string-all-day", "null-title", "rsvp-status", "accept"],
 )
 def test_a_badly_typed_input_field_is_named_in_extensions_field(gql, world, alice_token, lunch, name, overrides, field):
-    """API.md: validation errors name the input field, as spelled in GraphQL, in extensions.field."""
+    """docs/api.md: validation errors name the input field, as spelled in GraphQL, in extensions.field."""
     inputs = {
         "createEvent": event_input(),
         "rsvp": {"eventId": world.id(lunch), "status": "GOING"},

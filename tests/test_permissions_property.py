@@ -1,9 +1,9 @@
-"""Who sees what (API.md, "Who sees what"), as properties over random worlds.
+"""Who sees what (docs/api.md, "Who sees what"), as properties over random worlds.
 
 A world has three to six users (display names that collide, four time zones), mutual
 friendships, friend requests in every state, events of every visibility over a few days
 around a DST change, and RSVPs. For a random viewer, every path that reaches an event
-must answer exactly what tests/permission_model.py allows: the rules of API.md in plain
+must answer exactly what tests/permission_model.py allows: the rules of docs/api.md in plain
 Python, which imports none of the server's code. The paths: `user { events eventCount }`
 of every user and `viewer { events }`, `friendsEvents`, `node` for every ID in the world
 (and IDs of one type dressed as another, and malformed ones), `attendees`, `friends`
@@ -11,7 +11,7 @@ of every user and `viewer { events }`, `friendsEvents`, `node` for every ID in t
 CSV export with its job and download. A batch answers as the same operations sent one by
 one; a token acts as its own user only, and a deleted user's as no one. A mutation given
 an ID of the wrong type, or an object the viewer may not see or change, is refused with
-the code API.md names, and changes nothing. After `logout` a token acts as no one on any
+the code docs/api.md names, and changes nothing. After `logout` a token acts as no one on any
 path, alone or in a batch, nor do the operations after the logout in its own batch.
 
 Everything goes through the real HTTP endpoint. Each example builds its world (bulk

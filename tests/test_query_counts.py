@@ -9,6 +9,7 @@ and from tests/snapshots/<database>/<operation>.sql, with the new statements.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
@@ -23,6 +24,7 @@ from calendarapp.models import AuthToken, Event, ExportJob, FriendRequest, User
 from tests import query_snapshots
 from tests.conftest import GraphQLClient, World
 
+ROOT = Path(__file__).resolve().parent.parent
 OPERATIONS_DIR = Path(__file__).parent / "operations"
 SIZES = (3, 60)
 DAY = "2026-11-23"
@@ -172,3 +174,37 @@ def test_using_a_token_writes_at_most_once_a_day_and_never_past_its_maximum_age(
     assert tokens.get().last_used_at >= now
 
     assert statements() == snapshot  # recorded: the next request writes nothing
+
+
+# What the README and docs/api.md say the home screen costs.
+HOME_SCREEN_FIGURE = re.compile(r"\*\*(\d+) (?:queries|statements), authentication included\*\*")
+
+
+def stated_home_screen_count(path: Path) -> int:
+    found = HOME_SCREEN_FIGURE.findall(path.read_text(encoding="utf-8"))
+    assert found, f"{path.name} no longer states the home screen's cost as **N queries, authentication included**"
+    assert len(set(found)) == 1, f"{path.name} states several costs for the home screen: {found}"
+    return int(found[0])
+
+
+@pytest.mark.django_db
+def test_the_readme_the_contract_the_debug_extension_and_the_request_log_count_the_home_screen_alike(
+    settings, project_logs
+):
+    """One figure, counted alike everywhere: every SQL statement of the request, the token's
+    lookup included (schema/instrumentation.py)."""
+    settings.DEBUG = True
+    power, token = seed(3)
+    answer = GraphQLClient()((OPERATIONS_DIR / "home_screen.graphql").read_text(), {"date": DAY}, token=token)
+    answer.ok()
+    logged = [record.fields for record in project_logs.records if record.name == "calendar.request"]
+    snapshot = query_snapshots.read_statements(query_snapshots.snapshot_path("home_screen"))
+    figures = {
+        "README.md": stated_home_screen_count(ROOT / "README.md"),
+        "docs/api.md": stated_home_screen_count(ROOT / "docs" / "api.md"),
+        "extensions.debug.sqlCount": answer.body["extensions"]["debug"]["sqlCount"],
+        "the request log's sql_count": logged[-1]["sql_count"],
+        "the snapshot": len(snapshot),
+        "statements run": len(answer.queries),
+    }
+    assert len(set(figures.values())) == 1, figures

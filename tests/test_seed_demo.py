@@ -178,3 +178,17 @@ def test_bad_arguments_from_the_command_line_are_rejected() -> None:
         call_command("seed_demo", "--friends=-1")
     with pytest.raises(CommandError, match="--start"):
         call_command("seed_demo", "--start=2026-02-30")
+
+
+@pytest.mark.django_db
+def test_if_missing_seeds_the_first_time_and_keeps_the_data_after() -> None:
+    """What `make serve` runs at every start: the demo data survives a restart."""
+    assert "Seeded" in seed(if_missing=True)
+    before = snapshot()
+    Event.objects.filter(owner__username="demo_0001").update(title="Edited in GraphiQL")
+    edited = snapshot()
+    output = seed(friends=9, if_missing=True)
+    assert output.startswith("Demo data kept: user 'power' exists")
+    assert snapshot() == edited != before
+    with pytest.raises(CommandError, match="pass one of them"):
+        seed(if_missing=True, reset=True)

@@ -1,4 +1,4 @@
-"""Rate limits (throttling/, API.md's RATE_LIMITED): failed logins by username and by address,
+"""Rate limits (throttling/, docs/api.md's RATE_LIMITED): failed logins by username and by address,
 signups by address, the password checks' share of the CPU and each viewer's cost budget, in
 this process and in Redis, including Redis failing under them."""
 

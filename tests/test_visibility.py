@@ -1,4 +1,4 @@
-"""Who sees what (API.md, "Who sees what"), on every read path that reaches an event.
+"""Who sees what (docs/api.md, "Who sees what"), on every read path that reaches an event.
 
 The scene: olga owns a PUBLIC, a FRIENDS and a PRIVATE event. fred and mia are her
 friends (and each other's), paula is her friend but not fred's, sam is nobody's.
@@ -508,7 +508,7 @@ MALFORMED_IDS = [
 def assert_null_node_without_server_error(answer) -> None:
     assert answer.status in (200, 400), answer.body
     assert "INTERNAL_SERVER_ERROR" not in answer.codes, answer.body
-    assert set(answer.codes) <= {"BAD_USER_INPUT"}, answer.body  # API.md: null or BAD_USER_INPUT
+    assert set(answer.codes) <= {"BAD_USER_INPUT"}, answer.body  # docs/api.md: null or BAD_USER_INPUT
     assert (answer.data or {}).get("node") is None
 
 

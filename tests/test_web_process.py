@@ -75,9 +75,8 @@ def test_a_stalled_body_gets_the_bridges_json_408_before_gunicorn_gives_up(tmp_p
     assert 9 < seconds < 20
 
 
-def test_the_web_process_refuses_to_start_with_a_body_timeout_not_under_gunicorns(tmp_path):
-    argv, assignments = web_command(free_port())
-    env = production_env(tmp_path, GUNICORN_TIMEOUT="5", REQUEST_BODY_TIMEOUT_SECONDS="5", **assignments)
+def refused_start(argv: list[str], env: dict[str, str]) -> str:
+    """Start gunicorn with `argv`, expecting it to exit without serving: its output."""
     with tempfile.TemporaryDirectory() as runtime:
         process = subprocess.Popen(
             argv,
@@ -93,11 +92,28 @@ def test_the_web_process_refuses_to_start_with_a_body_timeout_not_under_gunicorn
             if process.poll() is None:  # it started serving: stop it, the test has failed
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
-    assert process.returncode != 0
+    assert process.returncode != 0, output.decode()
+    return output.decode()
+
+
+def test_the_web_process_refuses_to_start_with_a_body_timeout_not_under_gunicorns(tmp_path):
+    argv, assignments = web_command(free_port())
+    env = production_env(tmp_path, GUNICORN_TIMEOUT="5", REQUEST_BODY_TIMEOUT_SECONDS="5", **assignments)
+    output = refused_start(argv, env)
     assert (
-        "Error: REQUEST_BODY_TIMEOUT_SECONDS (5) must be less than gunicorn's timeout (GUNICORN_TIMEOUT, 5)"
-        in output.decode()
+        "Error: REQUEST_BODY_TIMEOUT_SECONDS (5) must be less than gunicorn's timeout (GUNICORN_TIMEOUT, 5)" in output
     )
+
+
+def test_gunicorn_config_wsgi_refuses_to_start_naming_the_command_that_serves(tmp_path):
+    """`gunicorn config.wsgi` (Heroku's Django guide) under gunicorn.conf.py's asyncio worker
+    would answer every request with a 500: it stops at once, saying what to run instead."""
+    argv, assignments = web_command(free_port())
+    assert argv[:2] == ["gunicorn", "config.asgi"], argv  # the Procfile's line, which serves
+    output = refused_start(["gunicorn", "config.wsgi", *argv[2:]], production_env(tmp_path, **assignments))
+    assert "Error: config.wsgi is a WSGI application" in output
+    assert "start it with `gunicorn config.asgi`" in output
+    assert "Booting worker" not in output  # refused before any worker started
 
 
 def graphql(url: str, query: str, variables: dict | None = None, token: str | None = None, timeout: float = 20):

@@ -1,4 +1,4 @@
-"""Rate limits: who may try again, and when (../shared/API.md, `RATE_LIMITED`).
+"""Rate limits: who may try again, and when (docs/api.md, `RATE_LIMITED`).
 
 - `counters`: where the counts live: Redis when one is configured (shared by every worker
   and every dyno), else this process; with Redis down, this process takes over and says so

@@ -1,4 +1,4 @@
-"""Each viewer's budget of estimated query cost (API.md, `RATE_LIMITED`).
+"""Each viewer's budget of estimated query cost (docs/api.md, `RATE_LIMITED`).
 
 Every operation already has an estimated cost (schema/limits.py: the figure
 QUERY_TOO_COMPLEX compares with GRAPHQL_MAX_COST). Each viewer may spend VIEWER_COST_BUDGET

@@ -1,6 +1,6 @@
 """Failed logins counted by username and by client address, and signups by address.
 
-API.md: after LOGIN_FAILURES_PER_USERNAME failed logins for one username within
+docs/api.md: after LOGIN_FAILURES_PER_USERNAME failed logins for one username within
 LOGIN_FAILURE_WINDOW seconds, every login for that username (the right password too) is
 RATE_LIMITED until the window has passed; after LOGIN_FAILURES_PER_ADDRESS failed logins
 from one address within the window, every login from that address is. Unknown usernames

@@ -263,7 +263,7 @@ GLOBAL_ID_KEY = os.environ.get("GLOBAL_ID_KEY", "")
 if GLOBAL_ID_KEY and len(GLOBAL_ID_KEY) < 32:
     raise ImproperlyConfigured("GLOBAL_ID_KEY must be a random secret of at least 32 characters.")
 
-# The GraphQL endpoint's limits (see ../shared/API.md).
+# The GraphQL endpoint's limits (see docs/api.md).
 GRAPHQL_MAX_BATCH = 20
 GRAPHQL_MAX_PAGE_SIZE = 100
 GRAPHQL_DEFAULT_PAGE_SIZE = 20
@@ -318,10 +318,13 @@ GRAPHQL_TRUSTED_DOCUMENTS = os.environ.get("GRAPHQL_TRUSTED_DOCUMENTS", "")
 if GRAPHQL_TRUSTED_DOCUMENTS:
     GRAPHQL_TRUSTED_DOCUMENTS = str(BASE_DIR / GRAPHQL_TRUSTED_DOCUMENTS)
 GRAPHQL_OPERATIONS_DIR = BASE_DIR / "tests" / "operations"
+# A token GraphiQL puts in its Headers editor, in DEBUG only (schema/graphiql.py): the dev
+# settings read it from the environment, where `make serve` sets the demo user's.
+GRAPHIQL_TOKEN = ""
 # Log every SQL statement the GraphQL endpoint runs to the console.
 GRAPHQL_LOG_SQL = env_bool("GRAPHQL_LOG_SQL", False)
 
-# Rate limits (throttling/, API.md's RATE_LIMITED). The counts live in Redis when
+# Rate limits (throttling/, docs/api.md's RATE_LIMITED). The counts live in Redis when
 # RATE_LIMIT_REDIS_URL is set (by default the cache's Redis, shared by every worker and dyno),
 # else in each process; when Redis fails, each process counts on its own for
 # RATE_LIMIT_REDIS_RETRY seconds before trying Redis again (and logs it).

@@ -1,6 +1,6 @@
 """`manage.py seed_demo`: fill the database with demo data for exploration and benchmarks.
 
-See ../shared/API.md, "Demo data". The same flags always make the same data: every random
+See docs/api.md, "Demo data". The same flags always make the same data: every random
 choice comes from `random.Random` streams derived from --seed (one per phase, so that e.g.
 changing --attendees does not reshuffle the events), and no value depends on the clock
 except the models' auto timestamps.
@@ -27,6 +27,8 @@ from calendarapp.models import AuthToken, Event, FriendRequest, Friendship, Rsvp
 POWER_USERNAME = "power"
 POWER_DISPLAY_NAME = "Power User"
 POWER_TIMEZONE = "Europe/Paris"
+DEFAULT_START = dt.date(2026, 11, 23)
+DEFAULT_PASSWORD = "demo"
 DEMO_PREFIX = "demo_"
 STRANGER_COUNT = 3
 AVATAR_URL = "https://example.com/avatars/{username}.png"
@@ -98,20 +100,34 @@ class SeedCounts:
 
 
 class Command(BaseCommand):
-    help = "Create the power user, its friends and their events (deterministic demo data; see shared/API.md)."
+    help = "Create the power user, its friends and their events (deterministic demo data; see docs/api.md)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--friends", type=int, default=1000, help="Number of friends of `power` (default 1000).")
         parser.add_argument("--events-per-day", type=int, default=10, help="Events per friend per day (default 10).")
         parser.add_argument("--days", type=int, default=7, help="Number of days with events (default 7).")
-        parser.add_argument("--start", default="2026-11-23", help="First day, YYYY-MM-DD (default 2026-11-23).")
+        parser.add_argument(
+            "--start", default=DEFAULT_START.isoformat(), help=f"First day, YYYY-MM-DD (default {DEFAULT_START})."
+        )
         parser.add_argument("--attendees", type=int, default=3, help="Maximum RSVPs per event (default 3).")
         parser.add_argument("--seed", type=int, default=0, help="Random seed: same seed, same data (default 0).")
-        parser.add_argument("--password", default="demo", help="Password of every demo user (default 'demo').")
+        parser.add_argument(
+            "--password", default=DEFAULT_PASSWORD, help=f"Password of every demo user (default '{DEFAULT_PASSWORD}')."
+        )
         parser.add_argument("--reset", action="store_true", help="Delete previously seeded demo data first.")
+        parser.add_argument(
+            "--if-missing",
+            action="store_true",
+            help=f"Seed only when user '{POWER_USERNAME}' does not exist; otherwise keep the data as it is.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         opts = parse_options(options)
+        if options["if_missing"] and opts.reset:
+            raise CommandError("--if-missing keeps existing data and --reset deletes it: pass one of them.")
+        if options["if_missing"] and User.objects.filter(username=POWER_USERNAME).exists():
+            self.stdout.write(f"Demo data kept: user '{POWER_USERNAME}' exists (--reset deletes it and seeds again).")
+            return
         began = time.perf_counter()
         with transaction.atomic():
             if opts.reset:
