@@ -99,20 +99,29 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", METRICS_DIR_DEFAULT)
 
 
 def on_starting(server):
-    """Refuse to start what could not serve: a WSGI application under the asyncio worker, or
-    an application that would wait for a request body longer than gunicorn does
-    (config/asgi_bridge.py says why). With preload_app the application is already loaded;
-    gunicorn prints the RuntimeError's message and exits. Then empty the metrics' directory:
-    files a previous server left would add their counts to ours."""
+    """Refuse to start what could not serve (leaving no metrics' directory behind: gunicorn
+    does not call on_exit then), else empty the metrics' directory: files a previous server
+    left would add their counts to ours."""
+    try:
+        refuse_what_could_not_serve(server)
+    except Exception:
+        on_exit(server)
+        raise
+    metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    os.makedirs(metrics_dir)
+
+
+def refuse_what_could_not_serve(server):
+    """A WSGI application under the asyncio worker, or an application that would wait for a
+    request body longer than gunicorn does (config/asgi_bridge.py says why). With preload_app
+    the application is already loaded; gunicorn prints the RuntimeError's message and exits."""
     application = server.app.wsgi()
     if server.cfg.worker_class_str == worker_class and not is_asgi(application):
         raise RuntimeError(WSGI_UNDER_ASGI.format(app=server.app.app_uri))
     check = getattr(application, "check_worker_timeout", None)
     if check is not None:
         check(server.cfg.timeout)
-    metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    os.makedirs(metrics_dir)
 
 
 def child_exit(server, worker):
@@ -123,6 +132,7 @@ def child_exit(server, worker):
 
 
 def on_exit(server):
+    """The metrics' directory goes with the server, unless someone else chose it."""
     if os.environ["PROMETHEUS_MULTIPROC_DIR"] == METRICS_DIR_DEFAULT:
         shutil.rmtree(METRICS_DIR_DEFAULT, ignore_errors=True)
 
