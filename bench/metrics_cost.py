@@ -23,7 +23,7 @@ from unittest import mock
 
 from .environment import configure_django, ensure_database
 from .handler import WholeRequest, log_like_the_web_process, quiet_request_log
-from .http_load import OPERATION_FILE, VARIABLES
+from .harness import OPERATION_FILE, VARIABLES
 
 DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/calendar_bench_metrics"
 HOOKS = ("request_finished", "loader_batch", "count_errors")
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def measure(args: argparse.Namespace) -> int:
-    # One viewer's thousands of home screens, as the HTTP bench sends them (bench/http_load.py).
+    # One viewer's thousands of home screens, as the HTTP bench sends them (bench/harness.py).
     os.environ["VIEWER_COST_BUDGET"] = str(10**15)
     log_like_the_web_process()
     ensure_database(args.database_url)

@@ -21,7 +21,7 @@ from django.conf import settings
 from graphql import OperationDefinitionNode, parse
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
 
-from bench.http_load import HOST, OPENER, django_env, free_port, graphql_request, stop, web_server, worker_pids
+from bench.harness import HOST, OPENER, django_env, free_port, graphql_request, stop, web_server, worker_pids
 from calendarapp.models import ExportJob
 from tests.celery_worker import database_url_for_workers
 from tests.conftest import utc
