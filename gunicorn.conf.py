@@ -8,6 +8,8 @@ GUNICORN_TIMEOUT             seconds before an unresponsive worker is killed, an
 GUNICORN_MAX_REQUESTS        requests before a worker is replaced (default 5000, with jitter)
 GUNICORN_KEEPALIVE           seconds an idle kept-alive connection stays open (default 75)
 PORT                         where to listen (default 8000)
+PROMETHEUS_MULTIPROC_DIR     where the workers write their metrics, emptied at start (default: a
+                             directory of its own in the temporary directory; config/metrics.py)
 
 Read by the application (config/settings/base.py, config/asgi_bridge.py):
 DJANGO_THREADS               threads running Django in each worker (default 2); each keeps its
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 import inspect
 import os
+import shutil
+import tempfile
 
 
 def env_int(name: str, default: int) -> int:
@@ -86,19 +90,51 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # The platform's router terminates TLS and says so in X-Forwarded-Proto.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+# Prometheus metrics (config/metrics.py) in prometheus-client's multiprocess mode: each worker
+# writes its figures to files in this directory and /metrics adds them up. Set here, before
+# the application is loaded (preload_app), since prometheus-client chooses its mode on import;
+# one directory per master, so that two servers on one machine never add up each other's.
+METRICS_DIR_DEFAULT = os.path.join(tempfile.gettempdir(), f"calendar-metrics-{os.getpid()}")
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", METRICS_DIR_DEFAULT)
 
 
 def on_starting(server):
-    """Refuse to start what could not serve: a WSGI application under the asyncio worker, or
-    an application that would wait for a request body longer than gunicorn does
-    (config/asgi_bridge.py says why). With preload_app the application is already loaded;
-    gunicorn prints the RuntimeError's message and exits."""
+    """Refuse to start what could not serve (leaving no metrics' directory behind: gunicorn
+    does not call on_exit then), else empty the metrics' directory: files a previous server
+    left would add their counts to ours."""
+    try:
+        refuse_what_could_not_serve(server)
+    except Exception:
+        on_exit(server)
+        raise
+    metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    os.makedirs(metrics_dir)
+
+
+def refuse_what_could_not_serve(server):
+    """A WSGI application under the asyncio worker, or an application that would wait for a
+    request body longer than gunicorn does (config/asgi_bridge.py says why). With preload_app
+    the application is already loaded; gunicorn prints the RuntimeError's message and exits."""
     application = server.app.wsgi()
     if server.cfg.worker_class_str == worker_class and not is_asgi(application):
         raise RuntimeError(WSGI_UNDER_ASGI.format(app=server.app.app_uri))
     check = getattr(application, "check_worker_timeout", None)
     if check is not None:
         check(server.cfg.timeout)
+
+
+def child_exit(server, worker):
+    """A dead worker's memory leaves the metrics (its counts stay: they happened)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """The metrics' directory goes with the server, unless someone else chose it."""
+    if os.environ["PROMETHEUS_MULTIPROC_DIR"] == METRICS_DIR_DEFAULT:
+        shutil.rmtree(METRICS_DIR_DEFAULT, ignore_errors=True)
 
 
 # `gunicorn config.wsgi`, as Heroku's Django guide writes it, would start and then answer every

@@ -283,6 +283,8 @@ STEPS = (
     ("config.request_log", None, "request_id_for", "request log: request id (uuid4)"),
     ("config.request_log", None, "current_rss_kb", "request log: RSS reads (/proc/self/statm)"),
     ("config.request_log", "logger", "info", "request log: format + write the line"),
+    ("config.metrics", None, "request_finished", "metrics: the request's figures (config/metrics.py)"),
+    ("config.metrics", None, "count_errors", "metrics: errors counted by code"),
 )
 
 

@@ -13,6 +13,7 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import csrf, defaults
 
+from config import metrics
 from schema.errors import BAD_REQUEST, FORBIDDEN, INTERNAL_SERVER_ERROR, NOT_FOUND, error_body
 
 BAD_HOST_MESSAGE = "The Host header names a host this server does not serve."
@@ -23,7 +24,9 @@ def _for_a_browser(request: HttpRequest) -> bool:
 
 
 def _json_error(message: str, code: str, status: int) -> JsonResponse:
-    return JsonResponse(error_body(message, code), status=status)
+    body = error_body(message, code)
+    metrics.count_errors(body)
+    return JsonResponse(body, status=status)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

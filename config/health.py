@@ -22,6 +22,8 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 
+from config import metrics
+
 logger = logging.getLogger("calendar.health")
 
 
@@ -73,13 +75,18 @@ def ping_redis(url: str) -> None:
         client.close()
 
 
-PROBES: dict[str, Callable[[HttpRequest], HttpResponse]] = {"/healthz": healthz, "/readyz": readyz}
+# /metrics too (config/metrics.py): a scraper may also address the process by its internal address.
+PROBES: dict[str, Callable[[HttpRequest], HttpResponse]] = {
+    "/healthz": healthz,
+    "/readyz": readyz,
+    "/metrics": metrics.endpoint,
+}
 
 
 class HealthProbeMiddleware:
-    """Answers /healthz and /readyz itself, ahead of the middleware that checks the Host header
-    against ALLOWED_HOSTS (CommonMiddleware) and of sessions and CSRF, which probes need not.
-    The request log, before it, still logs them."""
+    """Answers /healthz, /readyz and /metrics itself, ahead of the middleware that checks the
+    Host header against ALLOWED_HOSTS (CommonMiddleware) and of sessions and CSRF, which probes
+    need not. The request log, before it, still logs them."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -7,6 +7,7 @@ the request grew it, and a request id, which the response carries back as X-Requ
 than REQUEST_LOG_SLOW_MS also lists its slowest SQL statements.
 
 config/log_format.py formats the line: JSON when the log is not a terminal, text otherwise.
+The same figures go to the Prometheus metrics (config/metrics.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
-from config import tracing
+from config import metrics, tracing
 from schema.instrumentation import SqlRecorder
 
 logger = logging.getLogger("calendar.request")
@@ -59,20 +60,23 @@ class RequestLogMiddleware:
         sql = SqlRecorder()
         with connection.execute_wrapper(sql):
             response = self.get_response(request)
-        duration_ms = (time.perf_counter() - started) * 1000
+        seconds = time.perf_counter() - started
+        rss_after = current_rss_kb()
+        metrics.request_finished(request, seconds, sql.count, rss_after)
         response[REQUEST_ID_HEADER] = request.request_id
         logger.info(
             "%s %s %s",
             request.method,
             request.path,
             response.status_code,
-            extra={"fields": log_fields(request, response, duration_ms, sql, rss_before)},
+            extra={"fields": log_fields(request, response, seconds * 1000, sql, rss_before, rss_after)},
         )
         return response
 
 
-def log_fields(request: HttpRequest, response: HttpResponse, duration_ms: float, sql: SqlRecorder, rss_before) -> dict:
-    rss_after = current_rss_kb()
+def log_fields(
+    request: HttpRequest, response: HttpResponse, duration_ms: float, sql: SqlRecorder, rss_before, rss_after
+) -> dict:
     fields = {
         "request_id": request.request_id,
         "method": request.method,

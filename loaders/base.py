@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable, Sequence
 from functools import partial
 from typing import Any, Generic, Self, TypeVar
 
-from config import tracing
+from config import metrics, tracing
 from config.deadline import Deadline, DeadlineExceeded
 
 from .future import Future
@@ -154,6 +154,7 @@ class DataLoader(Generic[K, V]):
         keys = [*queue, *extra_keys]
         if not keys:
             return
+        metrics.loader_batch(type(self), len(keys))
         try:
             values = self.batch_load(keys) if tracing.tracer is None else tracing.traced_batch(self, keys)
             if len(values) != len(keys):

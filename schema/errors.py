@@ -33,6 +33,20 @@ PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 BAD_REQUEST = "BAD_REQUEST"
 RATE_LIMITED = "RATE_LIMITED"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+# Every code an answer may carry (API.md's list).
+CODES = frozenset(
+    {
+        UNAUTHENTICATED,
+        FORBIDDEN,
+        NOT_FOUND,
+        BAD_USER_INPUT,
+        QUERY_TOO_COMPLEX,
+        PERSISTED_QUERY_NOT_FOUND,
+        BAD_REQUEST,
+        RATE_LIMITED,
+        INTERNAL_SERVER_ERROR,
+    }
+)
 
 
 class APIError(Exception):

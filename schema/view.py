@@ -19,7 +19,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 
-from config import tracing
+from config import metrics, tracing
 from config.asgi_bridge import ANSWER_DELAY
 from config.deadline import Deadline, DeadlineExceeded
 
@@ -52,6 +52,7 @@ class RequestError(Exception):
 
 
 def json_response(body: Any, status: int = 200) -> HttpResponse:
+    metrics.count_errors(body)
     return HttpResponse(orjson.dumps(body), status=status, content_type="application/json")
 
 

@@ -2,7 +2,9 @@
 # Make sure this machine has what the test suite needs:
 #   - PostgreSQL on 127.0.0.1:5432 with a superuser role `root` and a database `test`;
 #   - Redis on 127.0.0.1:6379;
-#   - Chromium and chromedriver (/usr/bin/chromium, /usr/bin/chromedriver) for the browser test.
+#   - Chromium and chromedriver (/usr/bin/chromium, /usr/bin/chromedriver) for the browser test;
+#   - Prometheus (/usr/bin/prometheus, Debian's package) for the metrics test, which starts the
+#     binary itself (the package's own service is not needed).
 # Starts or installs (apt-get, as root) only what is missing; prints nothing when all is there.
 # Safe to run again and again: `make test` and `.ci/run` both call it.
 set -euo pipefail
@@ -157,6 +159,21 @@ ensure_chromium() {
     fi
 }
 
+# ------------------------------------------------------------------ Prometheus
+
+ensure_prometheus() {
+    if command -v prometheus >/dev/null 2>&1; then
+        return 0
+    fi
+    if is_root; then
+        apt_install prometheus
+    else
+        warn "prometheus is missing and only root can install it (sudo apt-get install -y prometheus);" \
+            "the metrics test (tests/test_prometheus.py) will fail."
+    fi
+}
+
 ensure_postgres
 ensure_redis
 ensure_chromium
+ensure_prometheus

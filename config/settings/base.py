@@ -381,6 +381,16 @@ REQUEST_DEADLINE_SECONDS = env_number("REQUEST_DEADLINE_SECONDS", 25.0, float)
 # database, on a password check) holds one of them, not the whole worker. Each thread keeps
 # its own database connection.
 DJANGO_THREADS = env_number("DJANGO_THREADS", 2, minimum=1)
+# GET /metrics (config/metrics.py, docs/production.md "Metrics and alerts"): with a token set,
+# only a scraper sending it as `Authorization: Bearer <token>`; unset, only a loopback or
+# private address, not through a proxy.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_TOKEN_MIN_LENGTH = 32
+if METRICS_TOKEN and len(METRICS_TOKEN) < METRICS_TOKEN_MIN_LENGTH:
+    raise ImproperlyConfigured(
+        f"METRICS_TOKEN must be at least {METRICS_TOKEN_MIN_LENGTH} characters, not {len(METRICS_TOKEN)}: "
+        "python -c 'import secrets; print(secrets.token_urlsafe(32))' makes one."
+    )
 # The request log (config/request_log.py) lists the slowest SQL of requests slower than this.
 REQUEST_LOG_SLOW_MS = float(os.environ.get("REQUEST_LOG_SLOW_MS", "1000"))
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True

@@ -27,10 +27,11 @@ if not ALLOWED_HOSTS:  # noqa: F405
 TRUSTED_PROXY_COUNT = env_number("TRUSTED_PROXY_COUNT", 1)  # noqa: F405
 
 # HTTPS: the platform's router terminates TLS and says so in X-Forwarded-Proto. Health probes
-# come over plain HTTP from inside the platform, so they are not redirected.
+# and a Prometheus scraping a worker directly come over plain HTTP from inside the platform,
+# so they are not redirected.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)  # noqa: F405
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 # HSTS: an hour until the site is known to work over HTTPS only; then raise it (31536000, a
