@@ -186,7 +186,7 @@ class ExportJobsCollector:
             "Export jobs that became DONE or FAILED in the last hour.",
             labels=["status"],
         )
-        since = {ExportJob.Status.PENDING: "requested", ExportJob.Status.RUNNING: "changed"}
+        since: dict[str, str] = {ExportJob.Status.PENDING: "requested", ExportJob.Status.RUNNING: "changed"}
         for status in ExportJob.Status.values:
             row = by_status.get(status, {"jobs": 0, "requested": None, "changed": None, "recent": 0})
             jobs.add_metric([status], row["jobs"])

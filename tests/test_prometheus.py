@@ -173,7 +173,7 @@ def served_by_both(metrics_dir: Path, master: int) -> bool:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_prometheus_scrapes_the_figures_of_both_workers_exactly(world, tmp_path):
+def test_prometheus_scrapes_the_figures_of_both_workers_exactly(world, tmp_path, collected_static):
     prometheus_binary()  # before anything starts: a missing binary fails the test at once
     ada, bob, cyd = world.user("ada"), world.user("bob"), world.user("cyd")
     world.befriend(ada, bob)
