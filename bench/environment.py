@@ -9,6 +9,7 @@ reseeds at every size. No other database is touched.
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import subprocess
@@ -20,6 +21,20 @@ SETTINGS_MODULE = "config.settings.production"
 # processes' SECRET_KEYs differ, and a script reads the IDs a server it started made.
 BENCH_GLOBAL_ID_KEY = "bench-only-global-id-key-not-a-secret"
 REPO = Path(__file__).resolve().parent.parent
+
+
+def seeded_bench_parser(
+    prog: str, description: str, friends: int, database_url: str = DEFAULT_DATABASE_URL
+) -> argparse.ArgumentParser:
+    """The arguments every bench on seeded data takes: its database, the seeded size, and
+    whether to reuse what a previous run seeded."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--database-url", default=database_url, help=f"default {database_url} (created if missing)")
+    parser.add_argument(
+        "--friends", type=int, default=friends, help=f"friends of the seeded viewer (default {friends})"
+    )
+    parser.add_argument("--skip-seed", action="store_true", help="reuse the data already in the database")
+    return parser
 
 
 def configure_django(database_url: str, settings_module: str = SETTINGS_MODULE) -> None:

@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .environment import DEFAULT_DATABASE_URL, configure_django, ensure_database, machine
+from .environment import configure_django, ensure_database, machine, seeded_bench_parser
 from .floor import floor_body
 from .handler import WholeRequest, log_like_the_web_process, quiet_request_log
 
@@ -50,10 +50,7 @@ TRIVIAL_ANSWER = {"data": {"__typename": "Query"}}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.fixed_cost", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help=f"default {DEFAULT_DATABASE_URL}")
-    parser.add_argument("--friends", type=int, default=10, help="seeded size (the trivial operation reads nothing)")
-    parser.add_argument("--skip-seed", action="store_true", help="reuse the data already in the database")
+    parser = seeded_bench_parser("python -m bench.fixed_cost", __doc__.split("\n\n")[0], friends=10)
     parser.add_argument("--requests", type=int, default=300, help="requests per variant per round")
     parser.add_argument("--rounds", type=int, default=5, help="rounds; figures are medians of the rounds' medians")
     parser.add_argument("--output", type=Path, default=Path("bench-output") / "fixed_cost.json")

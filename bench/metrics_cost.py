@@ -21,7 +21,7 @@ import time
 from contextlib import contextmanager
 from unittest import mock
 
-from .environment import configure_django, ensure_database
+from .environment import configure_django, ensure_database, seeded_bench_parser
 from .handler import WholeRequest, log_like_the_web_process, quiet_request_log
 from .harness import OPERATION_FILE, VARIABLES
 
@@ -30,10 +30,9 @@ HOOKS = ("request_finished", "loader_batch", "count_errors")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.metrics_cost", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help=f"default {DEFAULT_DATABASE_URL}")
-    parser.add_argument("--friends", type=int, default=100, help="seeded size (10 events a day)")
-    parser.add_argument("--skip-seed", action="store_true", help="reuse the data already in the database")
+    parser = seeded_bench_parser(
+        "python -m bench.metrics_cost", __doc__.split("\n\n")[0], friends=100, database_url=DEFAULT_DATABASE_URL
+    )
     parser.add_argument("--requests", type=int, default=200, help="home screens per way per round")
     parser.add_argument("--rounds", type=int, default=9)
     return parser.parse_args(argv)

@@ -41,7 +41,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from .environment import DEFAULT_DATABASE_URL, REPO, configure_django, ensure_database, machine
+from .environment import REPO, configure_django, ensure_database, machine, seeded_bench_parser
 from .handler import WholeRequest, log_like_the_web_process, quiet_request_log
 
 # The buckets, in the report's order, and what each holds.
@@ -124,13 +124,10 @@ FuncKey = tuple[str, int, str]
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     from .operations import OPERATION_NAMES
 
-    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help="dedicated database (created if missing)")
+    parser = seeded_bench_parser("python -m bench.profile", __doc__.split("\n\n")[0], friends=1000)
     parser.add_argument("--operation", default="home_screen", choices=(*OPERATION_NAMES, TRIVIAL_OPERATION))
-    parser.add_argument("--friends", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=10, help="timed requests, then as many profiled")
     parser.add_argument("--warmup", type=int, default=3, help="requests before any timing")
-    parser.add_argument("--skip-seed", action="store_true", help="reuse the data already in the database")
     parser.add_argument("--output", type=Path, help="default bench-output/profile.json (home screen)")
     args = parser.parse_args(argv)
     if args.output is None:

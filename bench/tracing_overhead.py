@@ -42,7 +42,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .environment import DEFAULT_DATABASE_URL, configure_django, ensure_database, machine
+from .environment import configure_django, ensure_database, machine, seeded_bench_parser
 from .fixed_cost import BENCH_SETTINGS, prepare
 from .handler import WholeRequest, log_like_the_web_process, quiet_request_log
 from .operations import DAY, OPERATIONS
@@ -53,10 +53,7 @@ HOME_SCREEN = next(operation for operation in OPERATIONS if operation.name == "h
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.tracing_overhead", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help=f"default {DEFAULT_DATABASE_URL}")
-    parser.add_argument("--friends", type=int, default=100, help="seeded size (default 100)")
-    parser.add_argument("--skip-seed", action="store_true", help="reuse the data already in the database")
+    parser = seeded_bench_parser("python -m bench.tracing_overhead", __doc__.split("\n\n")[0], friends=100)
     parser.add_argument("--requests", type=int, default=5, help="timed requests per way per round")
     parser.add_argument("--rounds", type=int, default=31, help="rounds; figures are medians over the rounds")
     parser.add_argument("--output", type=Path, default=Path("bench-output") / "tracing_overhead.json")
