@@ -150,7 +150,8 @@ $(WRK):
 # under wrk against the floor's HTTP endpoint (bench/urls.py) at 100 and 1,000 friends with a
 # 10,000-request memory soak (http.json), a profile of the home screen at 1,000 friends
 # (profile.json), the fixed cost of a request (fixed_cost.json), the home screen at 100 friends with
-# OpenTelemetry's tracing off and on (tracing_overhead.json), a CSV export of 1,000 and
+# OpenTelemetry's tracing off and on (tracing_overhead.json), and with the Prometheus metrics'
+# hooks recording and as no-ops (metrics_cost.json), a CSV export of 1,000 and
 # 100,000 events through a real worker (export_memory.json: its peak memory), then the report:
 # docs/benchmarks.md and .png, and the README's headline figures, against issue 12's "before"
 # (bench/baseline-issue12.json; `python -m bench.baseline` after a run makes that run the before).
@@ -160,6 +161,7 @@ bench: $(BENCH_STAMP) services $(WRK)
 	$(PY) -m bench.profile --database-url '$(BENCH_URL)'
 	$(PY) -m bench.fixed_cost --database-url '$(BENCH_URL)'
 	$(PY) -m bench.tracing_overhead --database-url '$(BENCH_URL)'
+	$(PY) -m bench.metrics_cost --database-url '$(BENCH_URL)'
 	$(PY) -m bench.export_memory --database-url '$(BENCH_EXPORT_URL)'
 	$(PY) -m bench.report
 

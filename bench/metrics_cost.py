@@ -7,21 +7,24 @@ a memory-mapped file).
 
 The two ways alternate request by request (each pair's order reversed from the last's); the
 figures are each way's median of its rounds' medians, their ratio, the median of the pairs'
-differences, and the hooks' own time called directly. Prints only; nothing is written.
+differences, and the hooks' own time called directly. Writes bench-output/metrics_cost.json
+(read by bench/report.py) and prints the figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import statistics
 import tempfile
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from unittest import mock
 
-from .environment import configure_django, ensure_database, seeded_bench_parser
+from .environment import configure_django, ensure_database, machine, seeded_bench_parser
 from .handler import WholeRequest, log_like_the_web_process, quiet_request_log
 from .harness import OPERATION_FILE, VARIABLES
 
@@ -35,6 +38,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--requests", type=int, default=200, help="home screens per way per round")
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--output", type=Path, default=Path("bench-output") / "metrics_cost.json")
     return parser.parse_args(argv)
 
 
@@ -99,6 +103,7 @@ def measure(args: argparse.Namespace) -> int:
     from calendarapp.management.commands.seed_demo import POWER_USERNAME
     from calendarapp.models import AuthToken, User
 
+    load_average_start = os.getloadavg()
     call_command("migrate", interactive=False, verbosity=0)
     if not args.skip_seed:
         call_command("seed_demo", friends=args.friends, events_per_day=10, days=3, reset=True, verbosity=0)
@@ -126,13 +131,30 @@ def measure(args: argparse.Namespace) -> int:
     }
     on, off = (statistics.median(rounds[name]) for name in ways)
     paired = statistics.median(a - b for a, b in zip(*times.values(), strict=True))
+    alone = hooks_alone()
+    report = {
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "load_average_start": load_average_start,
+        "friends": args.friends,
+        "requests": args.requests,
+        "rounds": args.rounds,
+        "ways": {name: {"median_ms": round(statistics.median(rounds[name]) * 1000, 3)} for name in ways},
+        "ratio_on_to_no_ops": round(on / off, 4),
+        "paired_difference_us": round(paired * 1e6, 1),
+        "hooks_alone_us": round(alone * 1e6, 1),
+        "hooks_share": alone / off,
+        "load_average_end": os.getloadavg(),
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=1) + "\n")
     print(f"home screen, {args.friends} friends, {args.rounds} rounds x {args.requests} pairs of requests")
     for name in ways:
         medians = " ".join(f"{m * 1000:.2f}" for m in rounds[name])
         print(f"  {name:13} median of the rounds' medians {statistics.median(rounds[name]) * 1000:.3f} ms ({medians})")
     print(f"  ratio on / no-ops: {on / off:.4f}; median of the pairs' differences {paired * 1e6:+.0f} µs")
-    alone = hooks_alone()
     print(f"  the hooks alone: {alone * 1e6:.1f} µs a home screen, {alone / off:.2%} of its median")
+    print(f"wrote {args.output}")
     return 0
 
 

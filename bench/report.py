@@ -768,6 +768,26 @@ def tracing_section(extra: Extra) -> list[str]:
     return lines
 
 
+def metrics_section(extra: Extra) -> list[str]:
+    metrics, source = extra.data, extra.source
+    lines = ["## What the metrics cost (bench/metrics_cost.py)", ""]
+    if not metrics:
+        return [*lines, "Not measured (bench-output/metrics_cost.json is missing): `python -m bench.metrics_cost`."]
+    lines += [
+        f"The home screen at {number(metrics['friends'])} friends in-process through Django's whole handler, "
+        "with the Prometheus metrics' hooks (config/metrics.py, multiprocess mode) recording and as no-ops; "
+        f"the two ways alternate request by request ({metrics['rounds']} rounds of {metrics['requests']} pairs; "
+        f"medians of the rounds' medians). {load_average(metrics)} From {source}.",
+        "",
+        *table(["metrics", "median ms"], ([way, number(f["median_ms"], 2)] for way, f in metrics["ways"].items())),
+        "",
+        f"Recording ÷ no-ops: **{metrics['ratio_on_to_no_ops']:.3f}×**; the median of the pairs' differences "
+        f"{metrics['paired_difference_us']:+.0f} µs. The hooks alone, called directly as one home screen calls "
+        f"them: {number(metrics['hooks_alone_us'], 1)} µs ({metrics['hooks_share']:.2%} of the request).",
+    ]
+    return lines
+
+
 def ratio_of(figures: dict[str, Any]) -> str:
     """A way's ratio to tracing off, to the thousandth: the differences are a few percent."""
     ratio = figures.get("ratio_to_off")
@@ -866,6 +886,7 @@ class Inputs:
     profile: Extra
     baseline: dict | None
     tracing: Extra = Extra(None, "", False)
+    metrics: Extra = Extra(None, "", False)
 
     @classmethod
     def read(cls, folder: Path, baseline_file: Path) -> Inputs | None:
@@ -879,6 +900,7 @@ class Inputs:
             profile=load_extra(folder / "profile.json", run),
             baseline=load_json(baseline_file),
             tracing=load_extra(folder / "tracing_overhead.json", run),
+            metrics=load_extra(folder / "metrics_cost.json", run),
         )
 
 
@@ -896,6 +918,7 @@ def render_markdown(inputs: Inputs) -> str:
         http_section(inputs.http),
         fixed_cost_section(inputs.fixed_cost),
         tracing_section(inputs.tracing),
+        metrics_section(inputs.metrics),
         profile_section(inputs.profile),
         violations_section(run),
     ]

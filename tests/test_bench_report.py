@@ -153,3 +153,22 @@ def test_the_tracing_section_gives_each_way_against_tracing_off():
     assert "a home screen makes 13 spans: 1 request, 1 operation, 6 loader batches, 5 SQL statements" in " ".join(lines)
     assert "8 checks of `tracing.tracer` (13.2 ns each, 2.6e-06 of the request)" in " ".join(lines)
     assert report.tracing_section(Extra(None, "", False))[-1].startswith("Not measured")
+
+
+def test_the_metrics_section_gives_both_ways_and_the_hooks_own_time():
+    figures = {
+        "friends": 100,
+        "requests": 200,
+        "rounds": 9,
+        "ways": {"metrics on": {"median_ms": 19.64}, "hooks no-ops": {"median_ms": 19.62}},
+        "ratio_on_to_no_ops": 1.001,
+        "paired_difference_us": 90.0,
+        "hooks_alone_us": 23.4,
+        "hooks_share": 0.0012,
+    }
+    lines = report.metrics_section(Extra(figures, "metrics_cost.json written then", False))
+    assert "| metrics on | 19.64 |" in lines and "| hooks no-ops | 19.62 |" in lines
+    text = " ".join(lines)
+    assert "Recording ÷ no-ops: **1.001×**; the median of the pairs' differences +90 µs" in text
+    assert "23.4 µs (0.12% of the request)" in text
+    assert report.metrics_section(Extra(None, "", False))[-1].startswith("Not measured")
