@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 from django.db import connection
 
+from config import metrics
 from config.deadline import RECEIVED_AT
 from config.run_slot import run_slot
 
@@ -248,7 +249,9 @@ async def serve_lifespan(receive: Callable, send: Callable) -> None:
 
 
 async def send_error(send: Callable, status: int, message: str, code: str) -> None:
-    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+    answer = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    metrics.count_errors(answer)  # Django never sees this request: its errors are counted here
+    body = orjson.dumps(answer)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -7,7 +7,8 @@ What each web worker records, one short call at each place it happens:
   `calendar_graphql_sql_statements{operation}` (histograms), per GraphQL request, from the
   request log's timing and SQL count (config/request_log.py): the statements include the
   token's lookup, so a home screen counts what its snapshot in tests/snapshots counts;
-- `calendar_api_errors_total{code}`, each error of each JSON answer, by its API code;
+- `calendar_api_errors_total{code}`, each error of each JSON answer, by its API code (the
+  asyncio bridge's 408 and 413, which Django never sees, included: config/asgi_bridge.py);
 - `calendar_loader_batch_size{loader}` (histogram), the keys of each batch a DataLoader loads
   (loaders/base.py, `DataLoader.dispatch`, where both execution paths' batches go);
 - `calendar_web_worker_rss_bytes`, the largest resident memory among the live workers,

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.core.wsgi import get_wsgi_application
+from prometheus_client import REGISTRY
 
 from config.asgi_bridge import ANSWER_DELAY, BufferedWSGIBridge, wsgi_environ
 from config.deadline import RECEIVED_AT
@@ -117,22 +118,31 @@ def test_django_is_told_when_the_headers_arrived_so_the_deadline_counts_the_body
     assert before <= environ[RECEIVED_AT] <= before + 0.2  # before the body's two pieces came in
 
 
+def errors_counted(code: str) -> float:
+    """calendar_api_errors_total for `code` so far (config/metrics.py)."""
+    return REGISTRY.get_sample_value("calendar_api_errors_total", {"code": code}) or 0.0
+
+
 def test_an_oversized_body_is_413_and_never_reaches_the_application():
     app = RecordingApp()
     bridge = BufferedWSGIBridge(app, max_body_bytes=100, body_timeout=5)
+    counted_before = errors_counted("QUERY_TOO_COMPLEX")
     status, headers, body, _ = call(bridge, http_scope(), [b"x" * 60, b"x" * 60])
     assert status == 413 and headers["content-type"] == "application/json"
     [error] = json.loads(body)["errors"]
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX" and "limit of 100 bytes" in error["message"]
     assert app.environs == []
+    assert errors_counted("QUERY_TOO_COMPLEX") == counted_before + 1  # the metrics see what Django never did
 
 
 def test_a_body_that_stalls_is_408_and_never_reaches_the_application():
     app = RecordingApp()
     bridge = BufferedWSGIBridge(app, max_body_bytes=1 << 20, body_timeout=0.05)
+    counted_before = errors_counted("BAD_REQUEST")
     status, _, body, _ = call(bridge, http_scope(), [b"{", b"}"], pause=0.2)
     assert status == 408 and b"did not arrive within" in body
     assert app.environs == []
+    assert errors_counted("BAD_REQUEST") == counted_before + 1
 
 
 def test_a_body_timeout_not_under_gunicorns_timeout_is_refused():
