@@ -19,13 +19,14 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 
 from bench.harness import django_env, web_server
 from bench.otlp_sink import OtlpSink
 from calendarapp.models import AuthToken, User
 from calendarapp.tasks import sweep_auth_tokens
 from config import tracing
+from loaders.users import FriendsByUserIdLoader
 from tests import celery_worker
 from tests.celery_worker import REDIS_URL, database_url_for_workers, start_worker
 from tests.test_query_counts import DAY, OPERATIONS_DIR, seed
@@ -143,6 +144,25 @@ def test_an_operations_errors_are_recorded_by_code(db, spans):
     [operation] = by_name(spans.get_finished_spans(), "graphql")
     assert operation.name == "graphql Forbidden"
     assert operation.attributes["calendar.error_codes"] == ("UNAUTHENTICATED",)
+
+
+def test_an_operation_the_server_failed_is_an_error_span_and_a_clients_mistake_is_not(power, spans, monkeypatch):
+    """INTERNAL_SERVER_ERROR marks the operation span as failed (what an APM's error rate
+    counts); UNAUTHENTICATED and the like are the client's, and leave its status unset."""
+    _, token = power
+
+    def failing_batch(loader, keys):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(FriendsByUserIdLoader, "batch_load", failing_batch)
+    answer = post(HOME_SCREEN, {"date": DAY}, token).json()
+    assert {error["extensions"]["code"] for error in answer["errors"]} == {"INTERNAL_SERVER_ERROR"}
+    post('query Anonymous { user(username: "nobody") { id } }')
+    failed, refused = by_name(spans.get_finished_spans(), "graphql")
+    assert failed.attributes["calendar.error_codes"] == ("INTERNAL_SERVER_ERROR",)
+    assert failed.status.status_code == StatusCode.ERROR
+    assert refused.attributes["calendar.error_codes"] == ("UNAUTHENTICATED",)
+    assert refused.status.status_code == StatusCode.UNSET
 
 
 def test_an_incoming_traceparent_is_continued(power, spans):
