@@ -3,11 +3,12 @@
 A token authenticates until it expires or is revoked. It expires AUTH_TOKEN_IDLE_TIMEOUT
 after its last recorded use, and at most AUTH_TOKEN_MAX_AGE after it was issued
 (`calendarapp.models.token_expiry`); `logout` and the admin revoke it. Checking a token is
-one SELECT, run on every request; its use is recorded (and its expiry pushed back) by an
-UPDATE only when the recorded use is older than a day, so a token in daily use costs one
-write a day and the home screen's statements are the same as ever. The price: the idle
-timeout counts from a use recorded up to a day late, so an unused token expires between 29
-and 30 days (at the defaults) after its last use.
+one SELECT, run on every request (its SQL compiled once: calendarapp/token_lookup.py); its
+use is recorded (and its expiry pushed back) by an UPDATE only when the recorded use is
+older than a day, so a token in daily use costs one write a day and the home screen's
+statements are the same as ever. The price: the idle timeout counts from a use recorded up
+to a day late, so an unused token expires between 29 and 30 days (at the defaults) after
+its last use.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from .models import AuthToken, hash_token, token_expiry
+from .token_lookup import find_token
 
 logger = logging.getLogger("calendar.tokens")
 
@@ -56,12 +58,7 @@ class TokenCheck:
 def check(raw_token: str, now: dt.datetime | None = None) -> TokenCheck:
     """Look the token up with its user (one SELECT) and, if it authenticates, record its use."""
     now = now or timezone.now()
-    found = (
-        AuthToken.objects.select_related("user")
-        .only("user", "created_at", "last_used_at", "expires_at", "revoked_at")
-        .filter(key_hash=hash_token(raw_token))
-        .first()
-    )
+    found = find_token(hash_token(raw_token))
     refusal = refusal_of(found, now)
     if refusal is not None:
         return TokenCheck(refusal=refusal)
