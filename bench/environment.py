@@ -10,6 +10,7 @@ reseeds at every size. No other database is touched.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -35,6 +36,12 @@ def seeded_bench_parser(
     )
     parser.add_argument("--skip-seed", action="store_true", help="reuse the data already in the database")
     return parser
+
+
+def write_json(path: Path, figures: object) -> None:
+    """A bench's figures to `path` (bench-output/*.json, read by bench/report.py)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=1) + "\n")
 
 
 def configure_django(database_url: str, settings_module: str = SETTINGS_MODULE) -> None:

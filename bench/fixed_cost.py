@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .environment import configure_django, ensure_database, machine, seeded_bench_parser
+from .environment import configure_django, ensure_database, machine, seeded_bench_parser, write_json
 from .floor import floor_body
 from .handler import WholeRequest, log_like_the_web_process, quiet_request_log
 
@@ -365,8 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         "steps": where_it_goes(fixture, args.requests, args.rounds),
         "load_average_end": os.getloadavg(),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=1) + "\n")
+    write_json(args.output, report)
     print_report(report)
     print(f"wrote {args.output}")
     return 0

@@ -35,7 +35,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.environment import DEFAULT_DATABASE_URL, configure_django, ensure_database, machine as machine_details
+from bench.environment import (
+    DEFAULT_DATABASE_URL,
+    configure_django,
+    ensure_database,
+    machine as machine_details,
+    write_json,
+)
 from bench.floor import floor_body
 from bench.harness import (
     OPENER,
@@ -344,8 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         report["soak"] = session(args, SOAK_FRIENDS, (), soaked=True).soak
     report["load_average_end"] = os.getloadavg()
     report["errors"] = errors_of(report)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.output, report)
     shape = f"c={args.concurrency}, t={args.threads}, {args.rounds} x {args.duration} s per target"
     print(f"\n{report['machine']}; {shape}")
     for run in report["runs"]:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.environment import _git_commit as git_commit
+from bench.environment import _git_commit as git_commit, write_json
 from bench.harness import (
     OUTPUT_DIR,
     check_home_screen,
@@ -278,8 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     results = run(args)
     problems = judge(results, args.limited_within)
     results["problems"] = problems
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    write_json(args.output, results)
     print(f"wrote {args.output}")
     for problem in problems:
         print(f"FAILED: {problem}")

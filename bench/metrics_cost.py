@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 
-from .environment import configure_django, ensure_database, machine, seeded_bench_parser
+from .environment import configure_django, ensure_database, machine, seeded_bench_parser, write_json
 from .handler import WholeRequest, log_like_the_web_process, quiet_request_log
 from .harness import OPERATION_FILE, VARIABLES
 
@@ -146,8 +146,7 @@ def measure(args: argparse.Namespace) -> int:
         "hooks_share": alone / off,
         "load_average_end": os.getloadavg(),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=1) + "\n")
+    write_json(args.output, report)
     print(f"home screen, {args.friends} friends, {args.rounds} rounds x {args.requests} pairs of requests")
     for name in ways:
         medians = " ".join(f"{m * 1000:.2f}" for m in rounds[name])

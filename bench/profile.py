@@ -41,7 +41,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from .environment import REPO, configure_django, ensure_database, machine, seeded_bench_parser
+from .environment import REPO, configure_django, ensure_database, machine, seeded_bench_parser, write_json
 from .handler import WholeRequest, log_like_the_web_process, quiet_request_log
 
 # The buckets, in the report's order, and what each holds.
@@ -395,8 +395,7 @@ def main(argv: list[str] | None = None) -> None:
         "top_by_bucket": top_by_bucket(stats, args.requests),
         "unclassified_files": unclassified_files(stats, args.requests),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.output, report)
     print(json.dumps(report, indent=2, ensure_ascii=False))
     total = sum(split.values()) or 1
     shares = ", ".join(f"{bucket} {100 * ms / total:.0f}%" for bucket, ms in split.items())

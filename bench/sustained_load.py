@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import queue
 import statistics
 import sys
@@ -46,7 +45,7 @@ import psycopg2
 import redis
 
 from bench import login_flood
-from bench.environment import _git_commit as git_commit
+from bench.environment import _git_commit as git_commit, write_json
 from bench.harness import (
     OUTPUT_DIR,
     ROOT,
@@ -426,8 +425,7 @@ def print_memory(memory: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     results = run(args)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    write_json(args.output, results)
     print(f"memory over {results['memory']['requests']:,} requests, {results['memory']['samples']} samples:")
     print_memory(results["memory"])
     print(f"wrote {args.output} ({results['elapsed_s']} s in all)")
