@@ -781,14 +781,18 @@ def as_path(path) -> str:
     return "$" + "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in path)
 
 
-def test_a_wrong_compiled_answer_fails_the_check_with_a_readable_report(town, differ):
-    vera = viewers(town)["vera (self)"]
-    feed = Request.operation(
+def self_check_feed(town) -> Request:
+    """Vera's friends feed of the day: the request the checker's own tests tamper with."""
+    return Request.operation(
         "friends_feed.graphql (self-check)",
         (OPERATIONS_DIR / "friends_feed.graphql").read_text(),
         {"date": DAY.isoformat()},
-        vera,
+        viewers(town)["vera (self)"],
     )
+
+
+def test_a_wrong_compiled_answer_fails_the_check_with_a_readable_report(town, differ):
+    feed = self_check_feed(town)
     failing = [r for r in root_fault_requests(town) if r.label == "several root fields failing, in order"]
     ((reference, _),) = differ.check(feed)
     ((failed, _),) = differ.check(failing)
@@ -855,13 +859,7 @@ def test_a_wrong_compiled_answer_fails_the_check_with_a_readable_report(town, di
 
 def test_a_serializer_changed_on_the_compiled_side_only_fails_the_check(town, differ):
     """The real server, with the DateTime scalar's serializer swapped on one side."""
-    vera = viewers(town)["vera (self)"]
-    feed = Request.operation(
-        "friends_feed.graphql (self-check)",
-        (OPERATIONS_DIR / "friends_feed.graphql").read_text(),
-        {"date": DAY.isoformat()},
-        vera,
-    )
+    feed = self_check_feed(town)
     datetime_type = SCHEMA.get_type("DateTime")
     assert isinstance(datetime_type, GraphQLScalarType)
 
